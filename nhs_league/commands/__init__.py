@@ -1,0 +1,1 @@
+"""One module per ``nhs-league`` command; shared argument handling lives in ``common``."""

@@ -1,0 +1,80 @@
+"""Arguments and loading shared by the commands that compute from input files."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..catalogue import load_catalogue
+from ..errors import Problems
+from ..files import csv_text, write_csv
+from ..io import Inputs, parse_trust_type, read_inputs, select_quarter
+from ..methods import Method, default_method_for, load_method
+from ..pipeline import Panel, build_panel
+
+
+def add_input_arguments(p, *, output_help="CSV file to write (default: standard output)") -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="NOF data file(s) and/or league-table file(s), CSV as published by NHS England")
+    p.add_argument("--quarter", required=True, help="quarter, e.g. 2025Q3 or 'Q3 2025/26'")
+    p.add_argument("--trust-type", required=True,
+                   help="acute, mental-health-and-community (alias non-acute) or ambulance")
+    p.add_argument("--method", default=None,
+                   help="method preset name or YAML file (default: NHS England's preset for the quarter)")
+    p.add_argument("--catalogue", default=None,
+                   help="extra metric catalogue CSV: its rows replace or add to the built-in catalogue")
+    p.add_argument("--output", default=None, help=output_help)
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+
+
+@dataclass
+class Loaded:
+    inputs: Inputs
+    quarter: str
+    trust_type: str
+    method: Method
+    catalogue: pd.DataFrame
+
+    def panel(self, *, require_metrics=True) -> Panel:
+        return build_panel(self.inputs, self.quarter, self.trust_type, catalogue=self.catalogue,
+                           require_metrics=require_metrics)
+
+    @property
+    def has_metrics(self) -> bool:
+        m = self.inputs.metrics
+        return bool(len(m) and ((m["trust_type"] == self.trust_type) & m["quarter"].isin([self.quarter, ""])).any())
+
+
+def load(args) -> Loaded:
+    trust_type = parse_trust_type(args.trust_type)
+    catalogue = load_catalogue(args.catalogue)
+    problems = Problems()
+    inputs = read_inputs(args.inputs, problems, catalogue=catalogue)
+    quarter = select_quarter(inputs, args.quarter)
+    method = load_method(args.method) if args.method else default_method_for(quarter)
+    for note in notes_for(inputs):
+        print(f"nhs-league: note: {note}", file=sys.stderr)
+    return Loaded(inputs, quarter, trust_type, method, catalogue)
+
+
+def notes_for(inputs: Inputs) -> list[str]:
+    out = []
+    if inputs.unknown_metrics:
+        out.append(f"{len(inputs.unknown_metrics)} unknown Metric_ID(s) not in the catalogue, not scored: "
+                   f"{', '.join(inputs.unknown_metrics)}")
+    if inputs.synthetic:
+        out.append("the input is SYNTHETIC data: results are not about real trusts")
+    return out
+
+
+def emit(df: pd.DataFrame, output, *, force: bool) -> None:
+    """Write a table to ``output`` atomically (refusing to overwrite without force) or stdout."""
+    if output in (None, "-"):
+        sys.stdout.write(csv_text(df))
+    else:
+        write_csv(df, output, force=force)
+        print(f"nhs-league: wrote {output} ({len(df)} rows)", file=sys.stderr)
+
+

@@ -1,0 +1,504 @@
+"""Readers for NHS England's official NOF files, mapped to tidy internal tables.
+
+Two kinds of file are read (nof-method.md §2); the kind is recognised from the header:
+
+* a **data file** (one row per trust per metric, has ``Metric_ID``) becomes a *metric
+  table*;
+* a **league-table file** (one row per trust, has ``Average_score``) becomes a *league table*.
+
+Both Q1 (``Reporting_date``) and Q3 (``Quarter``) variants are read; ``*`` and blank cells are
+suppressed values; a UTF-8 byte-order mark, CRLF line ends, stray spaces in headers, other
+capitalisation and one-letter misspellings of headers (one release wrote "colum") are accepted.
+Extra columns are kept where they are known (``Numerator``, ``Denominator``, ``Data_source``)
+and otherwise ignored.
+
+Tidy metric table (one row per trust, metric and quarter)::
+
+    source_file, source_row   where the row came from (row = line number, header is 1)
+    quarter                   quarter code, e.g. "2025Q3" ("" when the file does not say)
+    region, trust_type, trust_subtype, trust_code, trust_name
+    domain, sub_domain, metric_id, metric_description, reporting_date, units
+    value                     float, NaN when suppressed or blank
+    suppressed                True where the published cell was "*"
+    numerator, denominator    float, NaN when absent
+    median_value, lower_quartile, upper_quartile, published_rank   float
+
+``trust_type`` is one of ``acute``, ``mental-health-and-community``, ``ambulance``.
+
+Tidy league table (one row per trust and quarter)::
+
+    source_file, source_row, quarter, region, trust_type, trust_subtype, trust_code, trust_name
+    average_score                       float
+    average_range_low, average_range_high   from Likely_range_of_average_score (NaN if absent)
+    segment                             Int64 (NA if absent)
+    in_deficit                          boolean (NA if absent)
+    rank                                Int64 (NA if absent)
+    rank_range_low, rank_range_high     from Likely_range_of_rank (NA if absent)
+
+Every problem is an :class:`~nhs_league.errors.InputError` naming file, row and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .catalogue import SUMMARY_IDS, load_catalogue, score_id_map
+from .errors import InputError, Problems
+from .quarters import Quarter, parse_quarter, quarter_from_path
+
+TRUST_TYPE_NAMES = {
+    "acute trust": "acute",
+    "acute": "acute",
+    "mental health and community trust": "mental-health-and-community",
+    "mental health and community": "mental-health-and-community",
+    "mental-health-and-community": "mental-health-and-community",
+    "non-acute trust": "mental-health-and-community",
+    "non-acute hospital trust": "mental-health-and-community",
+    "non-acute": "mental-health-and-community",
+    "ambulance trust": "ambulance",
+    "ambulance": "ambulance",
+}
+TRUST_TYPE_LABELS = {
+    "acute": "Acute trust",
+    "mental-health-and-community": "Mental health and community trust",
+    "ambulance": "Ambulance trust",
+}
+
+DATA_COLUMNS = [
+    "Region", "Trust_type", "Trust_subtype", "Trust_code", "Trust_name", "Domain", "Sub-domain",
+    "Metric_ID", "Metric_description", "Reporting_date", "Units", "Value", "Median_value",
+    "Lower_quartile", "Upper_quartile", "Rank", "Quarter",
+]
+DATA_REQUIRED = ["Trust_type", "Trust_code", "Trust_name", "Metric_ID", "Value"]
+LEAGUE_COLUMNS = [
+    "Region", "Trust_type", "Trust_subtype", "Trust_code", "Trust_name", "Reporting_date", "Quarter",
+    "Average_score", "Likely_range_of_average_score", "Segment", "Trust_in_financial_deficit", "Rank",
+    "Likely_range_of_rank",
+]
+LEAGUE_REQUIRED = ["Trust_type", "Trust_code", "Trust_name", "Average_score"]
+EXTRA_COLUMNS = ["Numerator", "Denominator", "Data_source"]
+KNOWN_COLUMNS = list(dict.fromkeys(DATA_COLUMNS + LEAGUE_COLUMNS + EXTRA_COLUMNS))
+SYNTHETIC_MARK = "SYNTHETIC"
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+_KNOWN_KEYS = {_key(c): c for c in KNOWN_COLUMNS}
+
+
+def canonical_header(name: str) -> str | None:
+    """The official column a header stands for, tolerating case, spacing and a misspelling.
+
+    >>> canonical_header(" metric id ")
+    'Metric_ID'
+    >>> canonical_header("Metric_descripton")
+    'Metric_description'
+    >>> canonical_header("Something else") is None
+    True
+    """
+    k = _key(name)
+    if k in _KNOWN_KEYS:
+        return _KNOWN_KEYS[k]
+    close = difflib.get_close_matches(k, list(_KNOWN_KEYS), n=1, cutoff=0.88)
+    return _KNOWN_KEYS[close[0]] if close else None
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_raw_csv(path) -> pd.DataFrame:
+    """Read a CSV file as strings with canonical headers; reject Excel files and empty files."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("file not found", file=p)
+    head = p.read_bytes()[:8]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError("this is an Excel workbook, not a CSV file: save the sheet as CSV first", file=p)
+    if p.stat().st_size == 0:
+        raise InputError("the file is empty", file=p)
+    try:
+        raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                          skipinitialspace=False)
+    except UnicodeDecodeError:
+        try:
+            raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="cp1252")
+        except Exception as exc:  # pragma: no cover - defensive
+            raise InputError(f"cannot read as CSV: {exc}", file=p) from None
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty", file=p) from None
+    except pd.errors.ParserError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise InputError(f"not a well-formed CSV file ({str(exc).strip()})", file=p,
+                         row=int(m.group(1)) if m else None) from None
+    rename = {}
+    for col in raw.columns:
+        canon = canonical_header(str(col))
+        if canon is not None:
+            if canon in rename.values():
+                raise InputError(f"two columns stand for '{canon}'", file=p, row=1, column=col)
+            rename[col] = canon
+    raw = raw.rename(columns=rename)
+    raw = raw[[c for c in raw.columns if c in KNOWN_COLUMNS]]
+    if len(raw) == 0:
+        raise InputError("the file has a header but no rows", file=p, row=2)
+    raw = raw.apply(lambda s: s.str.strip())
+    raw.attrs["path"] = str(p)
+    return raw
+
+
+def file_kind(raw: pd.DataFrame) -> str:
+    """``'data'`` or ``'league'``, from the columns."""
+    if "Metric_ID" in raw.columns:
+        return "data"
+    if "Average_score" in raw.columns:
+        return "league"
+    raise InputError("neither a NOF data file (no 'Metric_ID' column) nor a league-table file "
+                     "(no 'Average_score' column)", file=raw.attrs.get("path"), row=1)
+
+
+def _numbers(raw: pd.DataFrame, col: str, problems: Problems, *, allow_suppressed=True):
+    """Parse a text column to floats; '*' and blank become NaN; anything else unparseable is a problem."""
+    path = raw.attrs.get("path")
+    if col not in raw.columns:
+        return np.full(len(raw), np.nan), np.zeros(len(raw), bool)
+    s = raw[col]
+    suppressed = s.eq("*").to_numpy()
+    blank = s.eq("").to_numpy() | suppressed
+    cleaned = s.str.replace(",", "", regex=False).str.rstrip("%").str.strip()
+    vals = pd.to_numeric(cleaned.where(~blank, None), errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(vals) & ~blank
+    if bad.any():
+        for i in np.flatnonzero(bad)[:20]:
+            problems.add(InputError(f"not a number: {s.iloc[i]!r}", file=path, row=int(i) + 2, column=col))
+    if suppressed.any() and not allow_suppressed:
+        i = int(np.flatnonzero(suppressed)[0])
+        problems.add(InputError("a suppressed value ('*') cannot be used here", file=path, row=i + 2, column=col))
+    return vals, suppressed
+
+
+def _trust_types(raw: pd.DataFrame, problems: Problems) -> np.ndarray:
+    path = raw.attrs.get("path")
+    low = raw["Trust_type"].str.lower()
+    mapped = low.map(TRUST_TYPE_NAMES)
+    bad = mapped.isna().to_numpy()
+    for i in np.flatnonzero(bad)[:20]:
+        problems.add(InputError(
+            f"unknown trust type {raw['Trust_type'].iloc[i]!r}; expected one of "
+            f"{sorted(set(TRUST_TYPE_LABELS.values()))}", file=path, row=int(i) + 2, column="Trust_type"))
+    return mapped.fillna("").to_numpy()
+
+
+def _quarters(raw: pd.DataFrame, problems: Problems, *, column: str) -> np.ndarray:
+    """Quarter codes per row: from ``column`` if present, else from the file name, else ''."""
+    path = raw.attrs.get("path")
+    if column in raw.columns:
+        out = np.empty(len(raw), dtype=object)
+        codes = {}
+        for label in raw[column].unique():
+            try:
+                codes[label] = Quarter.parse(label).code
+            except ValueError:
+                codes[label] = None
+        for i, label in enumerate(raw[column]):
+            code = codes[label]
+            if code is None:
+                problems.add(InputError(f"cannot parse quarter label {label!r} (expected e.g. 'Q3 2025/26')",
+                                        file=path, row=i + 2, column=column))
+                code = ""
+            out[i] = code
+        return out
+    q = quarter_from_path(Path(path).name if path else "") or quarter_from_path(path or "")
+    return np.full(len(raw), q.code if q else "", dtype=object)
+
+
+def _require(raw: pd.DataFrame, cols) -> None:
+    missing = [c for c in cols if c not in raw.columns]
+    if missing:
+        raise InputError(f"required column '{missing[0]}' is missing", file=raw.attrs.get("path"),
+                         row=1, column=missing[0])
+
+
+def _check_duplicates(df: pd.DataFrame, keys, what: str, problems: Problems) -> None:
+    dup = df.duplicated(keys, keep=False)
+    if dup.any():
+        d = df[dup].sort_values(keys + ["source_row"])
+        for _, grp in list(d.groupby(keys, sort=False))[:20]:
+            first, second = grp.iloc[0], grp.iloc[1]
+            label = ", ".join(f"{k}={first[k]}" for k in keys)
+            problems.add(InputError(f"duplicate {what} ({label}): also on row {first['source_row']}",
+                                    file=second["source_file"], row=int(second["source_row"]),
+                                    column=keys[-1] if what == "metric row" else "Trust_code"))
+
+
+def _check_trust_types(df: pd.DataFrame, problems: Problems) -> None:
+    n = df.groupby("trust_code")["trust_type"].nunique()
+    for code in n[n > 1].index[:20]:
+        rows = df[df["trust_code"] == code]
+        first = rows.iloc[0]
+        other = rows[rows["trust_type"] != first["trust_type"]].iloc[0]
+        problems.add(InputError(
+            f"trust {code} is listed under two trust types ({first['trust_type']} on row "
+            f"{first['source_row']}, {other['trust_type']} here)", file=other["source_file"],
+            row=int(other["source_row"]), column="Trust_type"))
+
+
+def _is_synthetic(raw: pd.DataFrame) -> bool:
+    return "Data_source" in raw.columns and raw["Data_source"].str.upper().eq(SYNTHETIC_MARK).any()
+
+
+def read_data_file(path, problems: Problems | None = None, *, catalogue=None) -> pd.DataFrame:
+    """Read an official NOF metric-level data file into the tidy metric table.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp(); p = os.path.join(d, "x-q3-25-26.csv")
+    >>> _ = open(p, "w").write("Trust_type,Trust_code,Trust_name,Metric_ID,Value\\n"
+    ...                        "Acute trust,R1,One,OF0023,61.5\\nAcute trust,R2,Two,OF0023,*\\n")
+    >>> t = read_data_file(p)
+    >>> t[["trust_code", "quarter", "value", "suppressed"]].values.tolist()
+    [['R1', '2025Q3', 61.5, False], ['R2', '2025Q3', nan, True]]
+    """
+    problems = problems if problems is not None else Problems()
+    raw = read_raw_csv(path)
+    if file_kind(raw) != "data":
+        raise InputError("expected a NOF data file (with a 'Metric_ID' column), got a league-table file",
+                         file=path, row=1)
+    _require(raw, DATA_REQUIRED)
+    n = len(raw)
+    out = pd.DataFrame({
+        "source_file": str(path),
+        "source_row": np.arange(2, n + 2),
+        "quarter": _quarters(raw, problems, column="Quarter"),
+    })
+    for src, dst in [("Region", "region"), ("Trust_subtype", "trust_subtype"), ("Trust_code", "trust_code"),
+                     ("Trust_name", "trust_name"), ("Domain", "domain"), ("Sub-domain", "sub_domain"),
+                     ("Metric_ID", "metric_id"), ("Metric_description", "metric_description"),
+                     ("Reporting_date", "reporting_date"), ("Units", "units")]:
+        out[dst] = raw[src].to_numpy() if src in raw.columns else ""
+    out["metric_id"] = out["metric_id"].str.upper()
+    out.insert(4, "trust_type", _trust_types(raw, problems))
+    for i in np.flatnonzero(out["trust_code"].eq("").to_numpy())[:5]:
+        problems.add(InputError("trust code is blank", file=path, row=int(i) + 2, column="Trust_code"))
+    for i in np.flatnonzero(out["metric_id"].eq("").to_numpy())[:5]:
+        problems.add(InputError("Metric_ID is blank", file=path, row=int(i) + 2, column="Metric_ID"))
+    out["value"], out["suppressed"] = _numbers(raw, "Value", problems)
+    for src, dst in [("Numerator", "numerator"), ("Denominator", "denominator"), ("Median_value", "median_value"),
+                     ("Lower_quartile", "lower_quartile"), ("Upper_quartile", "upper_quartile"),
+                     ("Rank", "published_rank")]:
+        out[dst] = _numbers(raw, src, problems)[0]
+    _check_ranges(out, problems, catalogue if catalogue is not None else load_catalogue())
+    _check_duplicates(out, ["quarter", "trust_code", "metric_id"], "metric row", problems)
+    _check_trust_types(out, problems)
+    out.attrs["synthetic"] = _is_synthetic(raw)
+    out.attrs["files"] = {str(path): file_sha256(path)}
+    return out
+
+
+def _check_ranges(t: pd.DataFrame, problems: Problems, catalogue: pd.DataFrame) -> None:
+    """Values outside what their units allow: a percentage over 100, a negative count, ..."""
+    v = t["value"].to_numpy()
+    units = t["units"].str.lower().to_numpy()
+    lo = np.full(len(t), -np.inf)
+    hi = np.full(len(t), np.inf)
+    pct = np.isin(units, ["percentage", "percent", "%", "proportion (%)"])
+    lo[pct], hi[pct] = 0.0, 100.0
+    cnt = np.isin(units, ["count", "number"])
+    lo[cnt] = 0.0
+    # catalogue bounds, where the metric is known (raw value rows and score rows)
+    cat_lo = t["metric_id"].map(catalogue["lower_bound"]).to_numpy(dtype=float)
+    cat_hi = t["metric_id"].map(catalogue["upper_bound"]).to_numpy(dtype=float)
+    lo = np.where(np.isnan(cat_lo), lo, np.maximum(lo, cat_lo))
+    hi = np.where(np.isnan(cat_hi), hi, np.minimum(hi, cat_hi))
+    is_score = t["metric_id"].isin(list(score_id_map(catalogue))).to_numpy()
+    lo[is_score], hi[is_score] = 1.0, 4.0
+    with np.errstate(invalid="ignore"):
+        bad = (v < lo) | (v > hi)
+    for i in np.flatnonzero(bad)[:20]:
+        problems.add(InputError(
+            f"value {v[i]:g} is outside the possible range [{lo[i]:g}, {hi[i]:g}] for metric "
+            f"{t['metric_id'].iloc[i]} ({t['units'].iloc[i] or 'units not given'})",
+            file=t["source_file"].iloc[i], row=int(t["source_row"].iloc[i]), column="Value"))
+    num, den = t["numerator"].to_numpy(), t["denominator"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = (num < 0) | (den <= 0) | (pct & (num > den))
+    for i in np.flatnonzero(bad)[:20]:
+        col = "Numerator" if num[i] < 0 or num[i] > den[i] else "Denominator"
+        problems.add(InputError(f"impossible numerator/denominator {num[i]:g}/{den[i]:g}",
+                                file=t["source_file"].iloc[i], row=int(t["source_row"].iloc[i]), column=col))
+
+
+def _range(text: pd.Series, path, column, problems: Problems):
+    """Parse 'a - b' likely ranges into two float arrays (NaN where blank)."""
+    lo = np.full(len(text), np.nan)
+    hi = np.full(len(text), np.nan)
+    for i, s in enumerate(text):
+        if s in ("", "*"):
+            continue
+        m = re.match(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:-|–|to)\s*([-+]?\d+(?:\.\d+)?)\s*$", s)
+        if not m:
+            problems.add(InputError(f"cannot read range {s!r} (expected e.g. '2.1 - 2.5')",
+                                    file=path, row=i + 2, column=column))
+            continue
+        lo[i], hi[i] = float(m.group(1)), float(m.group(2))
+    return lo, hi
+
+
+def read_league_file(path, problems: Problems | None = None) -> pd.DataFrame:
+    """Read an official NOF league-table file into the tidy league table.
+
+    ``Segment``, ``Rank`` and the ``Likely_range`` columns may be absent or blank (they are
+    what the second input route re-derives).
+    """
+    problems = problems if problems is not None else Problems()
+    raw = read_raw_csv(path)
+    if file_kind(raw) != "league":
+        raise InputError("expected a league-table file (with an 'Average_score' column), got a data file",
+                         file=path, row=1)
+    _require(raw, LEAGUE_REQUIRED)
+    n = len(raw)
+    qcol = "Quarter" if "Quarter" in raw.columns else "Reporting_date"
+    if qcol == "Reporting_date" and qcol in raw.columns:
+        parsable = raw[qcol].map(lambda s: _parses(s))
+        if not parsable.all():
+            qcol = "Quarter"  # not a quarter label: fall back to the file name
+    out = pd.DataFrame({"source_file": str(path), "source_row": np.arange(2, n + 2),
+                        "quarter": _quarters(raw, problems, column=qcol)})
+    for src, dst in [("Region", "region"), ("Trust_subtype", "trust_subtype"), ("Trust_code", "trust_code"),
+                     ("Trust_name", "trust_name")]:
+        out[dst] = raw[src].to_numpy() if src in raw.columns else ""
+    out.insert(4, "trust_type", _trust_types(raw, problems))
+    avg, supp = _numbers(raw, "Average_score", problems)
+    for i in np.flatnonzero(np.isnan(avg) & ~supp)[:20]:
+        if raw["Average_score"].iloc[i] == "":
+            problems.add(InputError("average score is blank", file=path, row=int(i) + 2, column="Average_score"))
+    with np.errstate(invalid="ignore"):
+        for i in np.flatnonzero((avg < 1) | (avg > 4))[:20]:
+            problems.add(InputError(f"average score {avg[i]:g} is outside [1, 4]", file=path, row=int(i) + 2,
+                                    column="Average_score"))
+    out["average_score"] = avg
+    lo, hi = _range(raw.get("Likely_range_of_average_score", pd.Series([""] * n)), path,
+                    "Likely_range_of_average_score", problems)
+    out["average_range_low"], out["average_range_high"] = lo, hi
+    seg = _numbers(raw, "Segment", problems)[0]
+    with np.errstate(invalid="ignore"):
+        for i in np.flatnonzero(~np.isnan(seg) & ~np.isin(seg, [1, 2, 3, 4, 5]))[:20]:
+            problems.add(InputError(f"segment {seg[i]:g} is not 1-5", file=path, row=int(i) + 2, column="Segment"))
+    out["segment"] = pd.array(np.where(np.isnan(seg), None, seg), dtype="Int64") if n else pd.array([], "Int64")
+    flag = raw.get("Trust_in_financial_deficit", pd.Series([""] * n)).str.lower()
+    bad = ~flag.isin(["yes", "no", "y", "n", "true", "false", "1", "0", ""])
+    for i in np.flatnonzero(bad.to_numpy())[:20]:
+        problems.add(InputError(f"expected Yes or No, got {raw['Trust_in_financial_deficit'].iloc[i]!r}",
+                                file=path, row=int(i) + 2, column="Trust_in_financial_deficit"))
+    out["in_deficit"] = pd.array(flag.map({"yes": True, "y": True, "true": True, "1": True, "no": False,
+                                           "n": False, "false": False, "0": False}).to_numpy(), dtype="boolean")
+    rank = _numbers(raw, "Rank", problems)[0]
+    out["rank"] = pd.array(np.where(np.isnan(rank), None, rank), dtype="Int64") if n else pd.array([], "Int64")
+    rlo, rhi = _range(raw.get("Likely_range_of_rank", pd.Series([""] * n)), path, "Likely_range_of_rank", problems)
+    out["rank_range_low"] = pd.array(np.where(np.isnan(rlo), None, rlo), dtype="Int64")
+    out["rank_range_high"] = pd.array(np.where(np.isnan(rhi), None, rhi), dtype="Int64")
+    _check_duplicates(out, ["quarter", "trust_code"], "trust row", problems)
+    _check_trust_types(out, problems)
+    out.attrs["synthetic"] = _is_synthetic(raw)
+    out.attrs["files"] = {str(path): file_sha256(path)}
+    return out
+
+
+def _parses(s) -> bool:
+    try:
+        Quarter.parse(s)
+        return True
+    except ValueError:
+        return False
+
+
+@dataclass
+class Inputs:
+    """Everything read from a set of input files."""
+
+    metrics: pd.DataFrame  # tidy metric table (possibly empty)
+    league: pd.DataFrame  # tidy league table (possibly empty)
+    files: dict = field(default_factory=dict)  # path -> sha256
+    synthetic: bool = False
+    unknown_metrics: list = field(default_factory=list)
+
+    @property
+    def quarters(self) -> list[str]:
+        qs = set(self.metrics["quarter"]) | set(self.league["quarter"])
+        return sorted(q for q in qs if q)
+
+
+def _empty(columns) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def read_inputs(paths, problems: Problems | None = None, *, catalogue=None) -> Inputs:
+    """Read any mix of data files and league-table files (recognised from their headers)."""
+    problems = problems if problems is not None else Problems()
+    catalogue = catalogue if catalogue is not None else load_catalogue()
+    metric_parts, league_parts, files, synthetic = [], [], {}, []
+    for p in paths:
+        try:
+            raw_kind = file_kind(read_raw_csv(p))
+            part = (read_data_file(p, problems, catalogue=catalogue) if raw_kind == "data"
+                    else read_league_file(p, problems))
+        except InputError as exc:
+            problems.add(exc)
+            continue
+        (metric_parts if raw_kind == "data" else league_parts).append(part)
+        files.update(part.attrs["files"])
+        synthetic.append(part.attrs["synthetic"])
+    metrics = pd.concat(metric_parts, ignore_index=True) if metric_parts else _empty(
+        ["source_file", "source_row", "quarter", "trust_type", "trust_code", "trust_name", "metric_id", "value"])
+    league = pd.concat(league_parts, ignore_index=True) if league_parts else _empty(
+        ["source_file", "source_row", "quarter", "trust_type", "trust_code", "trust_name", "average_score"])
+    if len(metric_parts) > 1:
+        _check_duplicates(metrics, ["quarter", "trust_code", "metric_id"], "metric row", problems)
+    if len(metric_parts) + len(league_parts) > 1:
+        both = pd.concat([metrics[["source_file", "source_row", "trust_code", "trust_type"]],
+                          league[["source_file", "source_row", "trust_code", "trust_type"]]], ignore_index=True)
+        _check_trust_types(both.drop_duplicates(["trust_code", "trust_type"]), problems)
+    known = set(catalogue["metric_id"]) | set(score_id_map(catalogue)) | SUMMARY_IDS
+    unknown = sorted(set(metrics["metric_id"]) - known - {""}) if len(metrics) else []
+    return Inputs(metrics, league, files, bool(synthetic) and all(synthetic), unknown)
+
+
+def select_quarter(inputs: Inputs, quarter) -> str:
+    """Check that ``quarter`` is in the inputs (or that they do not say) and return its code.
+
+    Files without a quarter (Q1-style files whose name does not give one) are taken to hold
+    the quarter asked for. A file may hold several quarters: only the one asked for is used.
+    """
+    q = parse_quarter(quarter, column="--quarter")
+    held = inputs.quarters
+    has_blank = (inputs.metrics["quarter"].eq("").any() if len(inputs.metrics) else False) or (
+        inputs.league["quarter"].eq("").any() if len(inputs.league) else False)
+    if q.code not in held and not has_blank:
+        files = ", ".join(sorted(inputs.files)) or "the input"
+        raise InputError(f"quarter {q.label} ({q.code}) is not in the input; it holds "
+                         f"{', '.join(Quarter.parse(h).label for h in held) or 'no quarter'}",
+                         file=files, column="Quarter")
+    return q.code
+
+
+def parse_trust_type(text) -> str:
+    """``acute``, ``mental-health-and-community`` (alias ``non-acute``) or ``ambulance``."""
+    t = TRUST_TYPE_NAMES.get(str(text).strip().lower().replace("_", "-"))
+    if t is None:
+        raise InputError(f"unknown trust type {text!r}; use acute, mental-health-and-community "
+                         "(or non-acute) or ambulance", column="--trust-type")
+    return t

@@ -1,0 +1,169 @@
+"""Method presets: every method choice as named, editable data.
+
+A preset is a YAML file (see ``nhs_league/data/methods/``). ``load_method("nof-2025-26")``
+loads a built-in preset by name; ``load_method("my-copy.yaml")`` loads a user's copy. Every
+output records ``method.name`` (and the manifest records the whole preset).
+
+``default_method_for(quarter)`` picks the preset NHS England used for a quarter: the Q1
+2025/26 quartile rule, or the fixed cut-offs from Q2 2025/26 on.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import MethodError
+from .quarters import Quarter
+
+PRESET_DIR = Path(__file__).parent / "data" / "methods"
+
+# Allowed values of every enumerated choice. A preset using another value is an error.
+CHOICES = {
+    ("scoring", "continuous"): ("rank", "zscore", "minmax", "quartile_bands"),
+    ("scoring", "ties"): ("min",),
+    ("scoring", "published_scores"): ("where_no_rule", "prefer_published", "never"),
+    ("average", "aggregation"): ("mean", "median", "trimmed_mean", "geometric_mean"),
+    ("average", "rounding"): ("half_up", "half_even"),
+    ("segmentation", "rule"): ("cutoffs", "quartiles"),
+    ("segmentation", "boundary"): ("better", "worse"),
+    ("override", "deficit"): ("published_flag_else_metrics", "metrics", "published_flag"),
+    ("segment5", "source"): ("flag", "list", "none"),
+    ("segment5", "in_league_table"): ("last", "exclude"),
+    ("league", "ranking"): ("competition",),
+}
+QUANTILE_METHODS = (
+    "inverted_cdf", "averaged_inverted_cdf", "closest_observation", "interpolated_inverted_cdf",
+    "hazen", "weibull", "linear", "median_unbiased", "normal_unbiased", "lower", "higher",
+    "midpoint", "nearest",
+)
+SECTIONS = ("scoring", "average", "segmentation", "domain_segmentation", "override", "segment5", "league")
+
+
+def _check_cutoffs(values, where: str) -> tuple[float, ...]:
+    try:
+        cut = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise MethodError(f"{where} must be a list of numbers") from None
+    if len(cut) != 3 or any(b <= a for a, b in zip(cut, cut[1:])):
+        raise MethodError(f"{where} must be three increasing numbers, got {list(values)}")
+    return cut
+
+
+@dataclass(frozen=True)
+class Method:
+    """A validated method preset. Access settings as ``method.settings['average']['decimals']``.
+
+    Examples
+    --------
+    >>> m = load_method("nof-2025-26")
+    >>> m.name, m.cutoffs
+    ('nof-2025-26', (2.06, 2.35, 2.7))
+    >>> m.replace(segmentation={"rule": "quartiles"}).name
+    'nof-2025-26+segmentation.rule=quartiles'
+    """
+
+    name: str
+    description: str
+    settings: dict = field(repr=False)
+    source: str = ""
+
+    def __post_init__(self):
+        s = self.settings
+        for sec in SECTIONS:
+            if sec not in s or not isinstance(s[sec], dict):
+                raise MethodError(f"method {self.name!r}: section '{sec}' is missing")
+        unknown = set(s) - set(SECTIONS)
+        if unknown:
+            raise MethodError(f"method {self.name!r}: unknown section(s) {sorted(unknown)}")
+        for (sec, key), allowed in CHOICES.items():
+            v = s[sec].get(key)
+            if v not in allowed:
+                raise MethodError(f"method {self.name!r}: {sec}.{key} = {v!r}; expected one of {allowed}")
+        _check_cutoffs(s["segmentation"].get("cutoffs"), f"method {self.name!r}: segmentation.cutoffs")
+        _check_cutoffs(s["domain_segmentation"].get("cutoffs"),
+                       f"method {self.name!r}: domain_segmentation.cutoffs")
+        if s["segmentation"].get("quantile_method") not in QUANTILE_METHODS:
+            raise MethodError(f"method {self.name!r}: segmentation.quantile_method must be a numpy "
+                              f"quantile method, one of {QUANTILE_METHODS}")
+        w = s["average"].get("weights")
+        if not (w in ("per_metric", "per_domain") or isinstance(w, dict)):
+            raise MethodError(f"method {self.name!r}: average.weights must be per_metric, per_domain "
+                              "or a mapping {metric_id: weight}")
+        if isinstance(w, dict) and any((not isinstance(x, (int, float))) or x < 0 for x in w.values()):
+            raise MethodError(f"method {self.name!r}: average.weights must be non-negative numbers")
+        trim = s["average"].get("trim", 0.1)
+        if not 0 <= float(trim) < 0.5:
+            raise MethodError(f"method {self.name!r}: average.trim must be in [0, 0.5)")
+        if int(s["average"].get("decimals", 2)) < 0:
+            raise MethodError(f"method {self.name!r}: average.decimals must be >= 0")
+        if int(s["override"].get("cap", 3)) not in (1, 2, 3, 4):
+            raise MethodError(f"method {self.name!r}: override.cap must be 1-4")
+        if int(s["scoring"].get("min_trusts", 2)) < 2:
+            raise MethodError(f"method {self.name!r}: scoring.min_trusts must be at least 2")
+
+    # Convenience accessors for the choices used on hot paths.
+    @property
+    def cutoffs(self) -> tuple[float, float, float]:
+        return _check_cutoffs(self.settings["segmentation"]["cutoffs"], "segmentation.cutoffs")
+
+    @property
+    def decimals(self) -> int:
+        return int(self.settings["average"]["decimals"])
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description, **copy.deepcopy(self.settings)}
+
+    def fingerprint(self) -> str:
+        """A short hash of the settings: two presets with equal fingerprints act the same."""
+        blob = json.dumps(self.settings, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def replace(self, name: str | None = None, **sections) -> "Method":
+        """A copy with some settings changed, e.g. ``replace(override={"enabled": False})``."""
+        s = copy.deepcopy(self.settings)
+        parts = []
+        for sec, changes in sections.items():
+            if sec not in SECTIONS:
+                raise MethodError(f"unknown method section {sec!r}")
+            for k, v in changes.items():
+                s[sec][k] = v
+                parts.append(f"{sec}.{k}={v}")
+        return Method(name or "+".join([self.name, *parts]), self.description, s, self.source)
+
+
+def available_presets() -> list[str]:
+    """Names of the built-in presets."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def load_method(name_or_path) -> Method:
+    """Load a built-in preset by name, or a preset file by path."""
+    if isinstance(name_or_path, Method):
+        return name_or_path
+    p = Path(str(name_or_path))
+    if not p.suffix and (PRESET_DIR / f"{p.name}.yaml").exists():
+        p = PRESET_DIR / f"{p.name}.yaml"
+    if not p.exists():
+        raise MethodError(f"no method preset {str(name_or_path)!r}: give a file or one of {available_presets()}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise MethodError(f"{p}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or "name" not in data:
+        raise MethodError(f"{p}: a method preset is a mapping with a 'name'")
+    settings = {k: v for k, v in data.items() if k not in ("name", "description")}
+    return Method(str(data["name"]), str(data.get("description", "")).strip(), settings, str(p))
+
+
+def default_method_for(quarter) -> Method:
+    """The preset NHS England used for a quarter: quartiles in Q1 2025/26, cut-offs after."""
+    q = Quarter.parse(quarter)
+    if q == Quarter(2025, 1):
+        return load_method("nof-2025-26-q1")
+    return load_method("nof-2025-26")

@@ -1,0 +1,384 @@
+"""The NOF pipeline for one quarter and one trust type, on arrays.
+
+``build_panel`` turns the tidy tables read by :mod:`nhs_league.io` into a :class:`Panel`:
+numpy arrays of shape ``(n_trusts, n_metrics)``. ``compute`` runs scoring, averaging,
+segmentation, the financial override, segment 5 and ranking on a panel. ``compute`` accepts
+replicated values of shape ``(R, n_trusts, n_metrics)`` and returns every result with the
+same leading axis, so the bootstrap and the sensitivity analysis re-run the whole pipeline
+thousands of times without going back through pandas. ``league_table`` formats one run as
+the published table.
+
+Two input routes:
+
+* a **data file**: :func:`build_panel` then :func:`league_table` (full recompute);
+* a **league-table file**: :func:`league_table_from_published` re-derives the raw
+  segment, the override and the ranks from the published averages and deficit flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .catalogue import DOMAINS, RSP_FLAG_ID, load_catalogue, metrics_for, score_id_map
+from .errors import InputError, MethodError
+from .io import TRUST_TYPE_LABELS, Inputs
+from .league import league_ranks
+from .methods import Method
+from .scoring import CONTINUOUS_RULES, aggregate_scores, finance_position_scores, round_scores
+from .segmentation import (apply_override, apply_segment5, cutoff_segments, deficit_from_metrics,
+                           quartile_segments)
+
+DATA_LABEL = {True: "SYNTHETIC", False: "real"}
+
+
+@dataclass
+class Panel:
+    """One quarter and one trust type, as arrays. Rows are trusts, columns scored metrics."""
+
+    quarter: str
+    trust_type: str
+    trusts: pd.DataFrame  # index trust_code: trust_name, trust_subtype, region, source_file, source_row
+    metrics: pd.DataFrame  # catalogue rows of the scored metrics, in column order
+    values: np.ndarray  # (n, m) raw values (NaN = no value)
+    published: np.ndarray  # (n, m) published OF1### scores (NaN = none)
+    numerators: np.ndarray  # (n, m)
+    denominators: np.ndarray  # (n, m)
+    inputs: dict  # metric_id -> (n,) values of 'input' metrics (e.g. OF0081)
+    deficit_flag: pd.array  # (n,) published Trust_in_financial_deficit (boolean, NA = absent)
+    intensive_support: np.ndarray  # (n,) bool, segment 5
+    published_league: pd.DataFrame | None = None  # the published league rows, indexed like trusts
+    synthetic: bool = False
+    notes: list = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.trusts)
+
+    @property
+    def metric_ids(self) -> list[str]:
+        return list(self.metrics.index)
+
+    @property
+    def higher_is_better(self) -> np.ndarray:
+        return (self.metrics["better"] == "higher").to_numpy()
+
+    @property
+    def domain_index(self) -> np.ndarray:
+        return np.array([DOMAINS.index(d) for d in self.metrics["domain"]], dtype=int)
+
+    def planned_and_variance(self, method: Method):
+        """(planned surplus/deficit, YTD variance) arrays used by the deficit rule."""
+        o = method.settings["override"]
+        def get(mid):
+            if mid in self.inputs:
+                return self.inputs[mid]
+            if mid in self.metric_ids:
+                return self.values[:, self.metric_ids.index(mid)]
+            return np.full(self.n, np.nan)
+        return get(o["planned_metric"]), get(o["variance_metric"])
+
+    def deficit(self, method: Method) -> tuple[np.ndarray, np.ndarray]:
+        """In deficit (bool) and where that came from, per the method's ``override.deficit`` rule."""
+        rule = method.settings["override"]["deficit"]
+        planned, variance = self.planned_and_variance(method)
+        from_metrics = deficit_from_metrics(planned, variance,
+                                            tolerance=float(method.settings["override"].get("tolerance", 0.0)))
+        have_metrics = ~(np.isnan(planned) & np.isnan(variance))
+        flag = np.asarray(self.deficit_flag.fillna(False), dtype=bool)
+        have_flag = ~np.asarray(self.deficit_flag.isna(), dtype=bool)
+        if rule == "published_flag":
+            use_flag, use_metrics = have_flag, np.zeros(self.n, bool)
+        elif rule == "metrics":
+            use_flag, use_metrics = np.zeros(self.n, bool), have_metrics
+        else:
+            use_flag, use_metrics = have_flag, ~have_flag & have_metrics
+        d = np.where(use_flag, flag, np.where(use_metrics, from_metrics, False))
+        src = np.where(use_flag, "published flag",
+                       np.where(use_metrics, f"{method.settings['override']['planned_metric']}/"
+                                f"{method.settings['override']['variance_metric']}", "no data"))
+        return d, src
+
+
+def _pivot(rows: pd.DataFrame, trusts: pd.Index, metric_ids: list[str], column: str) -> np.ndarray:
+    out = np.full((len(trusts), len(metric_ids)), np.nan)
+    if len(rows) == 0 or not metric_ids:
+        return out
+    ti = trusts.get_indexer(rows["trust_code"])
+    mi = pd.Index(metric_ids).get_indexer(rows["metric_id"])
+    ok = (ti >= 0) & (mi >= 0)
+    out[ti[ok], mi[ok]] = rows[column].to_numpy(dtype=float)[ok]
+    return out
+
+
+def build_panel(inputs: Inputs, quarter: str, trust_type: str, *, catalogue=None,
+                require_metrics: bool = True) -> Panel:
+    """Arrange one quarter and trust type of the inputs as a :class:`Panel`.
+
+    Raises :class:`InputError` when the trust type is not in the input, or a trust has no
+    scored metric.
+    """
+    catalogue = catalogue if catalogue is not None else load_catalogue()
+    m = inputs.metrics
+    rows = m[(m["trust_type"] == trust_type) & m["quarter"].isin([quarter, ""])] if len(m) else m
+    lg = inputs.league
+    lrows = lg[(lg["trust_type"] == trust_type) & lg["quarter"].isin([quarter, ""])] if len(lg) else lg
+    if len(rows) == 0:
+        raise InputError(f"no {TRUST_TYPE_LABELS[trust_type].lower()} rows for {quarter} in the data files",
+                         file=", ".join(sorted(inputs.files)) or None, column="Trust_type")
+    first = rows.drop_duplicates("trust_code").set_index("trust_code")
+    trusts = first[["trust_name", "trust_subtype", "region", "source_file", "source_row"]].copy()
+    trusts = trusts.sort_index()
+    scored = metrics_for(catalogue, trust_type)
+    present = set(rows["metric_id"])
+    sid = score_id_map(catalogue)
+    present_scored = {sid[x] for x in present if x in sid} | present
+    scored = scored[scored["metric_id"].isin(present_scored)]
+    notes = []
+    other = sorted(x for x in present & set(catalogue["metric_id"])
+                   if x not in set(metrics_for(catalogue, trust_type, scored_only=False)["metric_id"]))
+    if other:
+        notes.append(f"metrics not scored for {trust_type} trusts in the catalogue, ignored: {', '.join(other)}")
+    if inputs.unknown_metrics:
+        notes.append(f"unknown Metric_IDs (not in the catalogue), ignored: {', '.join(inputs.unknown_metrics)}")
+    mids = list(scored["metric_id"])
+    values = _pivot(rows, trusts.index, mids, "value")
+    score_rows = rows[rows["metric_id"].isin(list(sid))].assign(
+        metric_id=lambda d: d["metric_id"].map(sid))
+    published = _pivot(score_rows, trusts.index, mids, "value")
+    num = _pivot(rows, trusts.index, mids, "numerator") if "numerator" in rows else np.full_like(values, np.nan)
+    den = _pivot(rows, trusts.index, mids, "denominator") if "denominator" in rows else np.full_like(values, np.nan)
+    input_ids = list(metrics_for(catalogue, trust_type, scored_only=False).query("rule == 'input'")["metric_id"])
+    inputs_arr = {k: _pivot(rows, trusts.index, [k], "value")[:, 0] for k in input_ids}
+    rsp = _pivot(rows, trusts.index, [RSP_FLAG_ID], "value")[:, 0]
+    flag = pd.array([pd.NA] * len(trusts), dtype="boolean")
+    pub = None
+    if len(lrows):
+        pub = lrows.drop_duplicates("trust_code").set_index("trust_code").reindex(trusts.index)
+        flag = pd.array(pub["in_deficit"].to_numpy(), dtype="boolean")
+    panel = Panel(quarter, trust_type, trusts, scored.copy(), values, published, num, den, inputs_arr,
+                  flag, np.nan_to_num(rsp) == 1, pub, inputs.synthetic, notes)
+    if require_metrics:
+        _check_scoreable(panel)
+    return panel
+
+
+def _check_scoreable(panel: Panel) -> None:
+    usable = ~np.isnan(panel.values) | ~np.isnan(panel.published)
+    none = np.flatnonzero(~usable.any(axis=1))
+    if len(none):
+        code = panel.trusts.index[none[0]]
+        t = panel.trusts.iloc[none[0]]
+        raise InputError(f"trust {code} ({t['trust_name']}) has no scored metric in {panel.quarter}",
+                         file=t["source_file"], row=int(t["source_row"]), column="Value")
+
+
+def metric_scores(panel: Panel, method: Method, values=None) -> np.ndarray:
+    """The 1-4 score of every trust on every metric, ``(..., n, m)``; NaN = not scored."""
+    v = panel.values if values is None else np.asarray(values, dtype=float)
+    sc = method.settings["scoring"]
+    rules = panel.metrics["rule"].to_numpy()
+    out = np.full(v.shape, np.nan)
+    cont = rules == "continuous"
+    if cont.any():
+        fn = CONTINUOUS_RULES[sc["continuous"]]
+        out[..., cont] = fn(v[..., cont], panel.higher_is_better[cont], min_trusts=int(sc.get("min_trusts", 2)))
+    for j in np.flatnonzero(rules == "finance_position"):
+        p = dict(panel.metrics["rule_params"].iloc[j])
+        variance = panel.inputs.get(p.pop("variance_metric", "OF0081"), np.full(panel.n, np.nan))
+        out[..., j] = finance_position_scores(v[..., j], variance, **p)
+    pub = sc["published_scores"]
+    if pub != "never":
+        take = (rules == "published") if pub == "where_no_rule" else np.ones(len(rules), bool)
+        use = take & ~np.isnan(panel.published)
+        out = np.where(use, panel.published, out)
+    return out
+
+
+def domain_weights(have: np.ndarray, domain_index: np.ndarray, weights, metric_ids) -> np.ndarray:
+    """Per-trust metric weights for the average: per metric, per domain, or a user mapping."""
+    if weights == "per_metric":
+        return np.ones(have.shape[-1])
+    if weights == "per_domain":
+        onehot = np.eye(len(DOMAINS))[domain_index]  # (m, 5)
+        counts = have.astype(float) @ onehot  # (..., n, 5)
+        with np.errstate(divide="ignore"):
+            return np.where(have, 1.0 / counts[..., domain_index], 0.0)
+    w = np.array([float(weights.get(mid, 1.0)) for mid in metric_ids])
+    unknown = set(weights) - set(metric_ids)
+    if unknown:
+        raise MethodError(f"average.weights names metric(s) not in this table: {sorted(unknown)}")
+    return w
+
+
+def classify(average, in_deficit, intensive_support, method: Method) -> dict:
+    """Raw segment, adjusted segment and rank from (rounded) averages; trusts on the last axis."""
+    s = method.settings
+    avg = round_scores(average, method.decimals, s["average"]["rounding"])
+    seg_s = s["segmentation"]
+    if seg_s["rule"] == "cutoffs":
+        raw = cutoff_segments(avg, method.cutoffs)
+    else:
+        raw = quartile_segments(avg, method=seg_s["quantile_method"], boundary=seg_s["boundary"])
+    adj = apply_override(raw, in_deficit, cap=int(s["override"]["cap"]), enabled=bool(s["override"]["enabled"]))
+    seg5_src = s["segment5"]["source"]
+    if seg5_src != "none":
+        adj = apply_segment5(adj, intensive_support)
+    ranked = adj if s["segment5"]["in_league_table"] == "last" else np.where(adj == 5, 0, adj)
+    rank = league_ranks(ranked, avg, decimals=method.decimals)
+    return {"average_2dp": avg, "raw_segment": raw, "segment": adj, "rank": rank}
+
+
+def compute(panel: Panel, method: Method, values=None, *, scores=None) -> dict:
+    """Run the whole NOF pipeline on a panel; vectorised over leading axes of ``values``.
+
+    Returns a dict of arrays: ``scores`` (..., n, m), ``average`` (unrounded), ``average_2dp``,
+    ``raw_segment``, ``segment``, ``rank``, ``domain_scores`` (..., n, 5), ``in_deficit``.
+    """
+    s = method.settings
+    sc = metric_scores(panel, method, values) if scores is None else scores
+    have = ~np.isnan(sc)
+    w = domain_weights(have, panel.domain_index, s["average"]["weights"], panel.metric_ids)
+    avg = aggregate_scores(sc, weights=w, aggregation=s["average"]["aggregation"],
+                           trim=float(s["average"].get("trim", 0.1)))
+    deficit, _ = panel.deficit(method)
+    seg5 = panel.intensive_support if s["segment5"]["source"] == "flag" else np.isin(
+        panel.trusts.index, list(s["segment5"].get("trusts") or []))
+    out = classify(avg, deficit, seg5, method)
+    out.update(scores=sc, average=avg, in_deficit=deficit, intensive_support=seg5,
+               domain_scores=domain_scores(sc, panel.domain_index))
+    return out
+
+
+def domain_scores(scores, domain_index) -> np.ndarray:
+    """Mean metric score in each of the five domains, ``(..., n, 5)`` (NaN where no metric)."""
+    onehot = np.eye(len(DOMAINS))[domain_index]
+    have = ~np.isnan(scores)
+    total = np.where(have, scores, 0.0) @ onehot
+    count = have.astype(float) @ onehot
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def league_table(panel: Panel, method: Method, result: dict | None = None) -> pd.DataFrame:
+    """The league table of one quarter and trust type, in rank order, as published columns."""
+    r = compute(panel, method) if result is None else result
+    deficit, source = panel.deficit(method)
+    n_metrics = (~np.isnan(r["scores"])).sum(axis=-1)
+    t = pd.DataFrame({
+        "Quarter": panel.quarter,
+        "Trust_code": panel.trusts.index.to_numpy(),
+        "Trust_name": panel.trusts["trust_name"].to_numpy(),
+        "Trust_type": TRUST_TYPE_LABELS[panel.trust_type],
+        "Trust_subtype": panel.trusts["trust_subtype"].to_numpy(),
+        "Region": panel.trusts["region"].to_numpy(),
+        "N_metrics": n_metrics.astype(np.int64),
+        "Average_score_unrounded": np.round(r["average"], 6),
+        "Average_score": r["average_2dp"],
+        "Raw_segment": r["raw_segment"],
+        "Trust_in_financial_deficit": np.where(deficit, "Yes", "No"),
+        "Deficit_source": source,
+        "Segment": r["segment"],
+        "Rank": r["rank"],
+    })
+    for k, d in enumerate(DOMAINS):
+        t[f"Domain_score_{d}"] = np.round(r["domain_scores"][:, k], 2)
+    _add_published(t, panel.published_league)
+    return _finish(t, method, panel.synthetic)
+
+
+def _add_published(t: pd.DataFrame, pub: pd.DataFrame | None) -> None:
+    if pub is None:
+        return
+    pub = pub.reindex(t["Trust_code"])
+    t["Published_average_score"] = pub["average_score"].to_numpy(dtype=float)
+    t["Published_segment"] = pd.array(pub["segment"].to_numpy(), dtype="Int64")
+    t["Published_rank"] = pd.array(pub["rank"].to_numpy(), dtype="Int64")
+
+
+def _finish(t: pd.DataFrame, method: Method, synthetic: bool) -> pd.DataFrame:
+    t["Method"] = method.name
+    t["Data"] = DATA_LABEL[bool(synthetic)]
+    in_table = t["Rank"] > 0
+    return (pd.concat([t[in_table].sort_values(["Rank", "Trust_code"], kind="stable"),
+                       t[~in_table].sort_values("Trust_code")])
+            .reset_index(drop=True))
+
+
+def league_table_from_published(inputs: Inputs, quarter: str, trust_type: str, method: Method) -> pd.DataFrame:
+    """Second route: re-derive raw segment, override and ranks from a league-table file.
+
+    Uses the published ``Average_score`` and ``Trust_in_financial_deficit``; ``Segment``,
+    ``Rank`` and the likely ranges may be absent or blank. A missing deficit flag counts as
+    not in deficit, and says so in ``Deficit_source``.
+    """
+    lg = inputs.league
+    rows = lg[(lg["trust_type"] == trust_type) & lg["quarter"].isin([quarter, ""])] if len(lg) else lg
+    if len(rows) == 0:
+        raise InputError(f"no {TRUST_TYPE_LABELS[trust_type].lower()} rows for {quarter} in the league-table files",
+                         file=", ".join(sorted(inputs.files)) or None, column="Trust_type")
+    rows = rows.sort_values("trust_code").reset_index(drop=True)
+    for i in np.flatnonzero(rows["average_score"].isna().to_numpy()):
+        raise InputError("average score is missing", file=rows["source_file"].iloc[i],
+                         row=int(rows["source_row"].iloc[i]), column="Average_score")
+    flag = pd.array(rows["in_deficit"], dtype="boolean")
+    deficit = np.asarray(flag.fillna(False), dtype=bool)
+    published_seg = pd.array(rows["segment"], dtype="Int64")
+    seg5 = np.asarray((published_seg == 5).fillna(False), dtype=bool)
+    if method.settings["segment5"]["source"] == "list":
+        seg5 = rows["trust_code"].isin(list(method.settings["segment5"].get("trusts") or [])).to_numpy()
+    r = classify(rows["average_score"].to_numpy(dtype=float), deficit, seg5, method)
+    t = pd.DataFrame({
+        "Quarter": quarter,
+        "Trust_code": rows["trust_code"].to_numpy(),
+        "Trust_name": rows["trust_name"].to_numpy(),
+        "Trust_type": TRUST_TYPE_LABELS[trust_type],
+        "Trust_subtype": rows["trust_subtype"].to_numpy(),
+        "Region": rows["region"].to_numpy(),
+        "Average_score": r["average_2dp"],
+        "Raw_segment": r["raw_segment"],
+        "Trust_in_financial_deficit": np.where(deficit, "Yes", "No"),
+        "Deficit_source": np.where(np.asarray(flag.isna(), bool), "no data", "published flag"),
+        "Segment": r["segment"],
+        "Rank": r["rank"],
+        "Published_segment": published_seg,
+        "Published_rank": pd.array(rows["rank"], dtype="Int64"),
+        "Likely_range_average_low": rows["average_range_low"].to_numpy(dtype=float),
+        "Likely_range_average_high": rows["average_range_high"].to_numpy(dtype=float),
+        "Likely_range_rank_low": pd.array(rows["rank_range_low"], dtype="Int64"),
+        "Likely_range_rank_high": pd.array(rows["rank_range_high"], dtype="Int64"),
+    })
+    return _finish(t, method, inputs.synthetic)
+
+
+def scoring_report(panel: Panel, method: Method) -> pd.DataFrame:
+    """Per metric: how many scores were recomputed, how many taken as published, and agreement.
+
+    Columns: metric_id, rule, n_values, n_recomputed, n_published_used, n_both,
+    max_abs_difference, share_within_0_01 (of the trusts with both a recomputed and a
+    published score).
+    """
+    final = metric_scores(panel, method)
+    recomputed = metric_scores(panel, method.replace(scoring={"published_scores": "never"}))
+    rules = panel.metrics["rule"].to_numpy()
+    used_pub = ~np.isnan(panel.published) & np.isclose(final, panel.published, equal_nan=False) & (
+        (rules == "published") | (method.settings["scoring"]["published_scores"] == "prefer_published"))
+    both = ~np.isnan(recomputed) & ~np.isnan(panel.published)
+    diff = np.abs(recomputed - panel.published)
+    with np.errstate(invalid="ignore"):
+        rows = {
+            "metric_id": panel.metric_ids,
+            "rule": rules,
+            "n_values": (~np.isnan(panel.values)).sum(0),
+            "n_recomputed": (~np.isnan(final) & ~used_pub).sum(0),
+            "n_published_used": used_pub.sum(0),
+            "n_both": both.sum(0),
+            "max_abs_difference": np.where(both.any(0), np.nanmax(np.where(both, diff, np.nan), axis=0,
+                                                                  initial=-np.inf, where=both), np.nan),
+            "share_within_0_01": np.where(both.any(0), (both & (diff <= 0.01 + 1e-9)).sum(0) / np.maximum(both.sum(0), 1),
+                                          np.nan),
+        }
+    return pd.DataFrame(rows)
+

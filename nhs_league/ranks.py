@@ -1,0 +1,702 @@
+"""Confidence sets for ranks (Mogstad, Romano, Shaikh & Wilhelm, 2024).
+
+Reference: M. Mogstad, J. P. Romano, A. M. Shaikh and D. Wilhelm (2024), "Inference for
+Ranks with Applications to Mobility across Neighborhoods and Academic Achievement across
+Countries", Review of Economic Studies 91(1). See ``docs/ranks.md`` and section 2 of the
+statistics notes.
+
+Every public function here is a view of one computation, :func:`_rejections`: a
+Romano–Wolf (stepdown) multiple test of the pairwise hypotheses
+
+    H_jk : unit j is *not* better than unit k,
+
+with statistic ``t_jk = (θ̂_j − θ̂_k) / sqrt(Σ_jj + Σ_kk − 2 Σ_jk)`` (θ oriented so that
+larger is better) and a critical value taken from the maximum of the same standardised
+differences of draws ``Z ~ N(0, Σ̂)`` over the hypotheses still in play. Rejecting H_jk
+says "j is significantly better than k". The rank set of j is then
+``[1 + #units significantly better than j, p − #units significantly worse than j]``.
+
+* Simultaneous sets use one family of all p(p − 1) ordered pairs: the p sets cover the
+  true ranks jointly with probability ≈ ``coverage``.
+* Marginal sets use, for each unit j, only the 2(p − 1) hypotheses involving j (one
+  critical value per unit): each set covers on its own, and is narrower.
+* One-sided sets keep only the hypotheses needed for one bound. For simultaneous sets
+  over all units this is still every ordered pair (so the bound equals the corresponding
+  bound of the two-sided simultaneous set); for marginal sets it halves the family.
+
+Implementation notes
+--------------------
+* Units are processed in a canonical order (best estimate first; ties by smaller
+  variance, then input order), and the draws are generated in that order, so relabelling
+  or permuting the input permutes the output exactly for a fixed ``seed``.
+* Critical values are the ``inverted_cdf`` (order-statistic) quantile of the simulated
+  maxima: the smallest simulated value whose empirical CDF reaches ``coverage``.
+* A hypothesis is rejected only when its statistic is positive and exceeds the critical
+  value, so ``lower <= rank <= upper`` always holds (this matters only for coverage < 0.5).
+* The draws × p × p tensor of standardised differences is never materialised: draws are
+  processed in chunks of ``m`` draws with ``m · p² · 8 bytes`` ≈ 1 MiB (cache-sized;
+  at least one draw), and at most two such temporaries are alive at once. Working memory
+  is therefore about ``2 · max(1 MiB, 8 p²) + 8 · draws · p · 3`` bytes: ≈ 5 MB for
+  p = 134 and 1,000 draws, and under 64 MB for any p ≤ 2,000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "rank_confidence_sets",
+    "one_sided_rank_sets",
+    "tau_best_set",
+    "tau_worst_set",
+    "significance_matrix",
+    "adjacent_pairs",
+    "runs",
+]
+
+# Target size of one chunk temporary (draws × p × p doubles); two are alive at once.
+_CHUNK_BYTES = 1 << 20
+_SIDES = ("two-sided", "lower", "upper")
+
+
+# --------------------------------------------------------------------------------------
+# Input handling
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Problem:
+    """Validated inputs, in canonical order (see module notes)."""
+
+    labels: pd.Index  # unit labels, input order
+    values: np.ndarray  # estimates on the original scale, input order
+    order: np.ndarray  # order[c] = input position of the unit at canonical position c
+    theta: np.ndarray  # oriented estimates (larger = better), canonical order
+    cov: np.ndarray  # covariance, canonical order
+    diagonal: bool  # cov is diagonal
+    sd_diff: np.ndarray  # p×p sd of θ̂_j − θ̂_k, canonical order
+    inv_sd: np.ndarray  # p×p 1/sd_diff on valid pairs, 0 elsewhere
+    valid: np.ndarray  # p×p: off-diagonal pair whose difference has positive variance
+    stat: np.ndarray  # p×p t_jk (±inf for zero-variance pairs), canonical order
+
+    @property
+    def p(self) -> int:
+        return len(self.theta)
+
+
+def _as_estimates(estimates) -> pd.Series:
+    if isinstance(estimates, pd.DataFrame):
+        raise ValueError("estimates must be a pandas Series (one value per unit), got a DataFrame")
+    s = estimates if isinstance(estimates, pd.Series) else pd.Series(np.asarray(estimates).ravel())
+    if len(s) == 0:
+        raise ValueError("estimates is empty: need at least one unit")
+    if not s.index.is_unique:
+        dup = s.index[s.index.duplicated()].unique().tolist()[:5]
+        raise ValueError(f"estimates has duplicated labels, e.g. {dup}")
+    try:
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"estimates must be numeric: {exc}") from None
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(
+            f"estimates contains NaN or infinite values for {s.index[bad].tolist()[:5]}"
+        )
+    return pd.Series(values, index=s.index, name=s.name)
+
+
+def _as_covariance(est: pd.Series, cov, se) -> np.ndarray:
+    p = len(est)
+    if (cov is None) == (se is None):
+        raise ValueError("give exactly one of `cov` (covariance matrix) or `se` (standard errors)")
+    if se is not None:
+        if isinstance(se, pd.Series):
+            if not se.index.is_unique or set(se.index) != set(est.index):
+                raise ValueError("`se` is a Series whose labels differ from the estimates' labels")
+            se = se.reindex(est.index)
+        try:
+            sd = np.asarray(se, dtype=float).ravel()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"`se` must be numeric: {exc}") from None
+        if sd.shape != (p,):
+            raise ValueError(f"`se` has {sd.size} values for {p} estimates")
+        if not np.all(np.isfinite(sd)):
+            raise ValueError("`se` contains NaN or infinite values")
+        if np.any(sd < 0):
+            raise ValueError("`se` contains negative standard errors")
+        return np.diag(sd * sd)
+
+    if isinstance(cov, pd.DataFrame):
+        missing = est.index.difference(cov.index).union(est.index.difference(cov.columns))
+        if len(missing) or cov.shape != (p, p):
+            raise ValueError(
+                f"`cov` DataFrame must have the estimates' labels as index and columns "
+                f"(shape {cov.shape}, expected {(p, p)}; missing {missing.tolist()[:5]})"
+            )
+        cov = cov.reindex(index=est.index, columns=est.index)
+    try:
+        c = np.array(cov, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"`cov` must be numeric: {exc}") from None
+    if c.shape != (p, p):
+        raise ValueError(f"`cov` has shape {c.shape}, expected {(p, p)} for {p} estimates")
+    if not np.all(np.isfinite(c)):
+        raise ValueError("`cov` contains NaN or infinite values")
+    scale = max(float(np.abs(c).max()), np.finfo(float).tiny)
+    if not np.allclose(c, c.T, rtol=1e-8, atol=1e-12 * scale):
+        raise ValueError("`cov` is not symmetric")
+    c = (c + c.T) / 2
+    if np.any(np.diag(c) < 0):
+        raise ValueError("`cov` has negative variances on its diagonal")
+    if p > 1 and np.linalg.eigvalsh(c)[0] < -1e-10 * scale:
+        raise ValueError("`cov` is not positive semi-definite")
+    return c
+
+
+def _check_options(coverage, draws) -> tuple[float, int]:
+    try:
+        coverage = float(coverage)
+    except (TypeError, ValueError):
+        raise ValueError(f"coverage must be a number in (0, 1), got {coverage!r}") from None
+    if not 0 < coverage < 1:
+        raise ValueError(f"coverage must be in (0, 1), got {coverage}")
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)):
+        raise ValueError(f"draws must be an integer >= 1, got {draws!r}")
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
+    return coverage, int(draws)
+
+
+def _prepare(estimates, cov, se, lower_is_better: bool) -> _Problem:
+    est = _as_estimates(estimates)
+    c = _as_covariance(est, cov, se)
+    values = est.to_numpy()
+    oriented = -values if lower_is_better else values.copy()
+    var = np.diag(c).copy()
+    p = len(values)
+    # canonical order: best first; ties by smaller variance, then input position
+    order = np.lexsort((np.arange(p), var, -oriented))
+    theta = oriented[order]
+    c = c[np.ix_(order, order)]
+    d = np.diag(c)
+    var_diff = d[:, None] + d[None, :] - 2.0 * c
+    tol = 1e-14 * (d[:, None] + d[None, :])
+    valid = var_diff > tol
+    np.fill_diagonal(valid, False)
+    sd_diff = np.sqrt(np.where(valid, var_diff, 0.0))
+    inv_sd = np.divide(1.0, sd_diff, out=np.zeros_like(sd_diff), where=valid)
+    diff = theta[:, None] - theta[None, :]
+    # zero-variance pairs: known order, so +inf if j is better, -inf otherwise
+    stat = np.where(valid, diff * inv_sd, np.where(diff > 0, np.inf, -np.inf))
+    np.fill_diagonal(stat, -np.inf)
+    diagonal = np.count_nonzero(c - np.diag(d)) == 0
+    return _Problem(
+        labels=est.index, values=values, order=order, theta=theta, cov=c,
+        diagonal=bool(diagonal), sd_diff=sd_diff, inv_sd=inv_sd, valid=valid, stat=stat,
+    )
+
+
+def _draws(problem: _Problem, draws: int, seed) -> np.ndarray:
+    """Draws × p matrix of Z ~ N(0, Σ̂), in canonical order."""
+    rng = np.random.default_rng(seed)
+    e = rng.standard_normal((draws, problem.p))
+    if problem.diagonal:
+        return e * np.sqrt(np.diag(problem.cov))
+    try:
+        factor = np.linalg.cholesky(problem.cov)
+    except np.linalg.LinAlgError:  # singular but PSD
+        w, v = np.linalg.eigh(problem.cov)
+        factor = v * np.sqrt(np.clip(w, 0.0, None))
+    return e @ factor.T
+
+
+# --------------------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------------------
+def _chunk_size(p: int) -> int:
+    return max(1, _CHUNK_BYTES // (8 * p * p))
+
+
+def _null_maxima(z, inv_sd, pen_row, pen_col) -> np.ndarray:
+    """Maximum of the standardised draw differences over the hypotheses in play.
+
+    ``pen_*`` are 0 for hypotheses in play and -inf otherwise. With ``pen_col is None``
+    (simultaneous): one family, ``pen_row[j, k]`` for hypothesis (j, k); returns (draws,).
+    Otherwise (marginal): family i holds (i, k) with ``pen_row[i, k]`` and (k, i) with
+    ``pen_col[i, k]``; returns (draws, p).
+    """
+    r, p = z.shape
+    m = min(_chunk_size(p), r)
+    d = np.empty((m, p, p))
+    if pen_col is None:
+        out = np.empty(r)
+    else:
+        out = np.empty((r, p))
+        a = np.empty((m, p, p))
+    for start in range(0, r, m):
+        zc = z[start:start + m]
+        k = len(zc)
+        dk = d[:k]
+        # dk[s, j, k] = (Z_j - Z_k) / sd_jk: null draw of the statistic of H_jk
+        np.subtract(zc[:, :, None], zc[:, None, :], out=dk)
+        dk *= inv_sd
+        if pen_col is None:
+            dk += pen_row
+            np.max(dk, axis=(1, 2), out=out[start:start + k])
+        else:
+            ak = a[:k]
+            np.add(dk, pen_row, out=ak)
+            row_max = ak.max(axis=2)
+            np.subtract(pen_col, dk, out=ak)  # null of H_ki is -dk[i, k]
+            np.maximum(row_max, ak.max(axis=2), out=out[start:start + k])
+    return out
+
+
+def _rejections(problem: _Problem, *, coverage: float, simultaneous: bool, stepdown: bool,
+                draws: int, seed, side: str = "two-sided") -> tuple[np.ndarray, np.ndarray]:
+    """Run the (stepdown) multiple test; the one engine behind every public function.
+
+    Returns ``(beats, beaten)``, p×p booleans in canonical order: ``beats[i, k]`` — unit i
+    is significantly better than k in unit i's family; ``beaten[i, k]`` — k is
+    significantly better than i in unit i's family. For simultaneous sets there is one
+    family, and ``beaten`` is ``beats.T``.
+    """
+    if side not in _SIDES:
+        raise ValueError(f"side must be one of {_SIDES}, got {side!r}")
+    p = problem.p
+    stat, valid = problem.stat, problem.valid
+    z = _draws(problem, draws, seed)
+    offdiag = ~np.eye(p, dtype=bool)
+
+    if simultaneous:
+        # every bound of every unit needs some ordered pair: the family is all of them
+        family = offdiag
+        rejected = np.zeros((p, p), dtype=bool)
+        while True:
+            in_play = family & ~rejected
+            pen = np.where(in_play & valid, 0.0, -np.inf)
+            crit = np.quantile(_null_maxima(z, problem.inv_sd, pen, None), coverage,
+                               method="inverted_cdf")
+            new = in_play & (stat > max(crit, 0.0))
+            if not new.any():
+                break
+            rejected |= new
+            if not stepdown:
+                break
+        return rejected, rejected.T.copy()
+
+    # marginal: family i = {(i, k)} (upper bound) and/or {(k, i)} (lower bound)
+    fam_row = offdiag if side in ("two-sided", "upper") else np.zeros((p, p), dtype=bool)
+    fam_col = offdiag if side in ("two-sided", "lower") else np.zeros((p, p), dtype=bool)
+    stat_col = stat.T  # stat_col[i, k] = t_ki
+    rej_row = np.zeros((p, p), dtype=bool)
+    rej_col = np.zeros((p, p), dtype=bool)
+    while True:
+        play_row = fam_row & ~rej_row
+        play_col = fam_col & ~rej_col
+        pen_row = np.where(play_row & valid, 0.0, -np.inf)
+        pen_col = np.where(play_col & valid, 0.0, -np.inf)
+        maxima = _null_maxima(z, problem.inv_sd, pen_row, pen_col)
+        crit = np.quantile(maxima, coverage, axis=0, method="inverted_cdf")
+        crit = np.maximum(crit, 0.0)[:, None]
+        new_row = play_row & (stat > crit)
+        new_col = play_col & (stat_col > crit)
+        if not (new_row.any() or new_col.any()):
+            break
+        rej_row |= new_row
+        rej_col |= new_col
+        if not stepdown:
+            break
+    return rej_row, rej_col
+
+
+def _to_input_order(problem: _Problem, canonical: np.ndarray) -> np.ndarray:
+    """Reorder a canonical-order vector (or square matrix) to input order."""
+    inv = np.empty_like(problem.order)
+    inv[problem.order] = np.arange(problem.p)
+    if canonical.ndim == 1:
+        return canonical[inv]
+    return canonical[np.ix_(inv, inv)]
+
+
+def _point_rank(problem: _Problem) -> np.ndarray:
+    """Competition ("min") rank in input order, 1 = best."""
+    oriented = problem.theta[_to_input_order(problem, np.arange(problem.p))]
+    # oriented estimates in input order; rank 1 + number of strictly better units
+    srt = np.sort(oriented)
+    return (problem.p - np.searchsorted(srt, oriented, side="right") + 1).astype(np.int64)
+
+
+def _sets(problem: _Problem, beats, beaten, side: str) -> pd.DataFrame:
+    p = problem.p
+    lower = 1 + beaten.sum(axis=1)
+    upper = p - beats.sum(axis=1)
+    if side == "lower":
+        upper = np.full(p, p)
+    elif side == "upper":
+        lower = np.ones(p)
+    out = pd.DataFrame(
+        {
+            "rank": _point_rank(problem),
+            "lower": _to_input_order(problem, lower).astype(np.int64),
+            "upper": _to_input_order(problem, upper).astype(np.int64),
+        },
+        index=problem.labels,
+    )
+    return out
+
+
+_COMMON_DOC = """
+    estimates : pandas.Series
+        Point estimates, one per unit, indexed by unit label (e.g. trust code).
+    cov : numpy.ndarray or pandas.DataFrame, optional
+        p×p covariance matrix of the estimates (full or diagonal). A DataFrame is aligned
+        to ``estimates.index`` on both axes. Give exactly one of ``cov`` and ``se``.
+    se : pandas.Series or array-like, optional
+        Standard errors (independent estimates: diagonal covariance). A Series is aligned
+        by label.
+    coverage : float, default 0.95
+        Nominal coverage, in (0, 1).
+    stepdown : bool, default True
+        Romano–Wolf stepdown (recompute the critical value on the hypotheses not yet
+        rejected until nothing new is rejected); ``False`` is the single-step test.
+    draws : int, default 1000
+        Number of Monte Carlo draws from N(0, Σ̂) for the critical value.
+    seed : int or numpy.random.SeedSequence, default 0
+        Seed for ``numpy.random.default_rng``; results are deterministic given the seed.
+    lower_is_better : bool, default True
+        Rank 1 goes to the lowest estimate (``False``: to the highest).
+"""
+
+
+def _doc(f):
+    f.__doc__ = f.__doc__.replace("    {common}\n", _COMMON_DOC.lstrip("\n"))
+    return f
+
+
+# --------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------
+@_doc
+def rank_confidence_sets(estimates, cov=None, *, se=None, coverage=0.95, simultaneous=True,
+                         stepdown=True, draws=1000, seed=0, lower_is_better=True) -> pd.DataFrame:
+    """Two-sided confidence sets for ranks (Mogstad, Romano, Shaikh & Wilhelm 2024).
+
+    Parameters
+    ----------
+    {common}
+    simultaneous : bool, default True
+        ``True``: the sets cover all true ranks jointly (one family of all p(p − 1)
+        pairwise hypotheses). ``False``: marginal sets, each covering its own unit's rank
+        (family of the 2(p − 1) hypotheses involving that unit; narrower).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``estimates`` (same order), int64 columns ``rank`` (competition
+        "min" rank of the estimates, 1 = best), ``lower`` and ``upper`` (the set is
+        ``{lower, ..., upper}``; ``lower <= rank <= upper``).
+
+    Raises
+    ------
+    ValueError
+        Both or neither of ``cov``/``se``; NaN estimates; a covariance that is wrongly
+        shaped, not symmetric or not positive semi-definite; coverage outside (0, 1);
+        draws < 1.
+
+    Notes
+    -----
+    Memory: draws are processed in chunks so that no more than two ~1 MiB
+    (at least one draw × p × p) temporaries exist at once; with p = 134 and 1,000
+    draws the whole computation needs about 5 MB, never the 144 MB of the full
+    draws × p × p tensor.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> est = pd.Series([1.0, 1.1, 5.0, 9.0], index=["A", "B", "C", "D"])
+    >>> rank_confidence_sets(est, se=[0.1, 0.1, 0.1, 0.1])
+       rank  lower  upper
+    A     1      1      2
+    B     2      1      2
+    C     3      3      3
+    D     4      4      4
+    """
+    coverage, draws = _check_options(coverage, draws)
+    problem = _prepare(estimates, cov, se, lower_is_better)
+    beats, beaten = _rejections(problem, coverage=coverage, simultaneous=simultaneous,
+                                stepdown=stepdown, draws=draws, seed=seed)
+    return _sets(problem, beats, beaten, "two-sided")
+
+
+@_doc
+def one_sided_rank_sets(estimates, cov=None, *, se=None, side="lower", coverage=0.95,
+                        simultaneous=True, stepdown=True, draws=1000, seed=0,
+                        lower_is_better=True) -> pd.DataFrame:
+    """One-sided confidence sets for ranks: ``[lower, p]`` or ``[1, upper]``.
+
+    ``side="lower"`` bounds how *good* a unit's true rank can be ("at best 7th");
+    ``side="upper"`` bounds how *bad* it can be. Marginal one-sided sets test only the
+    p − 1 hypotheses needed for the one bound, so their bound is at least as tight as
+    the two-sided marginal one. Simultaneous one-sided sets over all units need every
+    ordered pair, so their bound equals the two-sided simultaneous bound.
+
+    Parameters
+    ----------
+    {common}
+    side : {"lower", "upper"}, default "lower"
+        Which bound is informative.
+    simultaneous : bool, default True
+        Joint (``True``) or per-unit (``False``) coverage.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`rank_confidence_sets`; ``upper`` is p for ``side="lower"`` and
+        ``lower`` is 1 for ``side="upper"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> est = pd.Series([1.0, 1.1, 5.0], index=["A", "B", "C"])
+    >>> one_sided_rank_sets(est, se=[0.1, 0.1, 0.1], side="lower")
+       rank  lower  upper
+    A     1      1      3
+    B     2      1      3
+    C     3      3      3
+    """
+    if side not in ("lower", "upper"):
+        raise ValueError(f"side must be 'lower' or 'upper', got {side!r}")
+    coverage, draws = _check_options(coverage, draws)
+    problem = _prepare(estimates, cov, se, lower_is_better)
+    beats, beaten = _rejections(problem, coverage=coverage, simultaneous=simultaneous,
+                                stepdown=stepdown, draws=draws, seed=seed, side=side)
+    return _sets(problem, beats, beaten, side)
+
+
+def _check_tau(tau, p: int) -> int:
+    if isinstance(tau, bool) or not isinstance(tau, (int, np.integer)) or not 1 <= tau <= p:
+        raise ValueError(f"tau must be an integer between 1 and {p} (the number of units), got {tau!r}")
+    return int(tau)
+
+
+@_doc
+def tau_best_set(estimates, tau, cov=None, *, se=None, coverage=0.95, stepdown=True,
+                 draws=1000, seed=0, lower_is_better=True) -> pd.Series:
+    """Units that could be among the true top ``tau`` ("who could really be top 10?").
+
+    The set contains every unit whose one-sided simultaneous lower rank bound is
+    ``<= tau``; with probability ≈ ``coverage`` it contains all of the truly best
+    ``tau`` units (MRSW 2024, projection confidence set for the τ-best).
+
+    Parameters
+    ----------
+    tau : int
+        Size of the top group, 1 ≤ tau ≤ p.
+    {common}
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, indexed like ``estimates``, named ``"tau_best"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> est = pd.Series([1.0, 1.1, 5.0, 9.0], index=["A", "B", "C", "D"])
+    >>> tau_best_set(est, 1, se=[0.1] * 4).tolist()
+    [True, True, False, False]
+    """
+    sets = one_sided_rank_sets(estimates, cov, se=se, side="lower", coverage=coverage,
+                               simultaneous=True, stepdown=stepdown, draws=draws, seed=seed,
+                               lower_is_better=lower_is_better)
+    tau = _check_tau(tau, len(sets))
+    return (sets["lower"] <= tau).rename("tau_best")
+
+
+@_doc
+def tau_worst_set(estimates, tau, cov=None, *, se=None, coverage=0.95, stepdown=True,
+                  draws=1000, seed=0, lower_is_better=True) -> pd.Series:
+    """Units that could be among the true bottom ``tau``.
+
+    The set contains every unit whose one-sided simultaneous upper rank bound is
+    ``>= p - tau + 1``; with probability ≈ ``coverage`` it contains all of the truly
+    worst ``tau`` units.
+
+    Parameters
+    ----------
+    tau : int
+        Size of the bottom group, 1 ≤ tau ≤ p.
+    {common}
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, indexed like ``estimates``, named ``"tau_worst"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> est = pd.Series([1.0, 5.0, 8.9, 9.0], index=["A", "B", "C", "D"])
+    >>> tau_worst_set(est, 1, se=[0.1] * 4).tolist()
+    [False, False, True, True]
+    """
+    sets = one_sided_rank_sets(estimates, cov, se=se, side="upper", coverage=coverage,
+                               simultaneous=True, stepdown=stepdown, draws=draws, seed=seed,
+                               lower_is_better=lower_is_better)
+    p = len(sets)
+    tau = _check_tau(tau, p)
+    return (sets["upper"] >= p - tau + 1).rename("tau_worst")
+
+
+def _better_matrix(problem: _Problem, beats, beaten) -> np.ndarray:
+    """better[j, k]: j significantly better than k in *both* units' families.
+
+    For simultaneous sets the two families are the same one; for marginal sets this is
+    the conservative, symmetric verdict (the pair is rejected at the larger of the two
+    units' critical values).
+    """
+    return beats & beaten.T
+
+
+@_doc
+def significance_matrix(estimates, cov=None, *, se=None, coverage=0.95, simultaneous=True,
+                        stepdown=True, draws=1000, seed=0, lower_is_better=True) -> pd.DataFrame:
+    """Pairwise verdicts of the rank test: who is significantly better than whom.
+
+    Parameters
+    ----------
+    {common}
+    simultaneous : bool, default True
+        Use the family of the simultaneous sets (all pairs, familywise error control
+        over the whole table). ``False`` uses the marginal families; a pair is then marked
+        only if *both* units' marginal families reject it (symmetric, conservative).
+
+    Returns
+    -------
+    pandas.DataFrame
+        p×p int64, index and columns = ``estimates.index``: +1 where the row unit is
+        significantly better than the column unit, −1 where significantly worse, 0 where
+        the test cannot tell them apart (and on the diagonal). Antisymmetric.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> est = pd.Series([1.0, 1.1, 5.0], index=["A", "B", "C"])
+    >>> significance_matrix(est, se=[0.1, 0.1, 0.1])
+       A  B  C
+    A  0  0  1
+    B  0  0  1
+    C -1 -1  0
+    """
+    coverage, draws = _check_options(coverage, draws)
+    problem = _prepare(estimates, cov, se, lower_is_better)
+    beats, beaten = _rejections(problem, coverage=coverage, simultaneous=simultaneous,
+                                stepdown=stepdown, draws=draws, seed=seed)
+    better = _to_input_order(problem, _better_matrix(problem, beats, beaten))
+    m = better.astype(np.int64) - better.T.astype(np.int64)
+    return pd.DataFrame(m, index=problem.labels, columns=problem.labels)
+
+
+@_doc
+def adjacent_pairs(estimates, cov=None, *, se=None, coverage=0.95, simultaneous=True,
+                   stepdown=True, draws=1000, seed=0, lower_is_better=True) -> pd.DataFrame:
+    """Can the units ranked k and k + 1 be told apart?
+
+    Units are put in rank order (best first; ties by smaller standard error, then input
+    order) and each consecutive pair is looked up in the same multiple test as the
+    chosen confidence sets (see :func:`significance_matrix`).
+
+    Parameters
+    ----------
+    {common}
+    simultaneous : bool, default True
+        Family of the simultaneous (``True``) or marginal (``False``) sets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per consecutive pair (p − 1 rows, RangeIndex), columns: ``position``
+        (k, 1-based position in rank order), ``unit``, ``next_unit``, ``rank``,
+        ``next_rank`` (point ranks), ``estimate``, ``next_estimate``, ``difference``
+        (``next_estimate - estimate``), ``se`` (standard error of the difference),
+        ``z`` (``difference / se``), ``distinguishable`` (bool).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> est = pd.Series([1.0, 1.1, 5.0], index=["A", "B", "C"])
+    >>> adjacent_pairs(est, se=[0.1, 0.1, 0.1])[["unit", "next_unit", "distinguishable"]]
+      unit next_unit  distinguishable
+    0    A         B            False
+    1    B         C             True
+    """
+    coverage, draws = _check_options(coverage, draws)
+    problem = _prepare(estimates, cov, se, lower_is_better)
+    beats, beaten = _rejections(problem, coverage=coverage, simultaneous=simultaneous,
+                                stepdown=stepdown, draws=draws, seed=seed)
+    better = _better_matrix(problem, beats, beaten)  # canonical = rank order
+    p = problem.p
+    a, b = np.arange(p - 1), np.arange(1, p)
+    rank = _point_rank(problem)[problem.order]
+    values = problem.values[problem.order]
+    diff = values[b] - values[a]
+    sd = problem.sd_diff[a, b]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd > 0, diff / np.where(sd > 0, sd, 1.0), np.sign(diff) * np.inf)
+    labels = problem.labels[problem.order]
+    return pd.DataFrame(
+        {
+            "position": (a + 1).astype(np.int64),
+            "unit": labels[a],
+            "next_unit": labels[b],
+            "rank": rank[a],
+            "next_rank": rank[b],
+            "estimate": values[a],
+            "next_estimate": values[b],
+            "difference": diff,
+            "se": sd,
+            "z": z,
+            "distinguishable": better[a, b] | better[b, a],
+        }
+    )
+
+
+def runs(adjacent: pd.DataFrame) -> pd.Series:
+    """Label runs of units that cannot be told apart from their rank neighbours.
+
+    A new run starts after every distinguishable adjacent pair, so consecutive units
+    share a label while each is statistically indistinguishable from the next (for
+    caterpillar charts: shade each run as a block).
+
+    Parameters
+    ----------
+    adjacent : pandas.DataFrame
+        Output of :func:`adjacent_pairs` (columns ``unit``, ``next_unit``,
+        ``distinguishable``, rows in rank order).
+
+    Returns
+    -------
+    pandas.Series
+        int64 run labels 1, 2, ..., indexed by unit in rank order, named ``"run"``.
+        Empty if ``adjacent`` is empty (a single unit has no pairs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> est = pd.Series([1.0, 1.1, 5.0], index=["A", "B", "C"])
+    >>> runs(adjacent_pairs(est, se=[0.1, 0.1, 0.1])).tolist()
+    [1, 1, 2]
+    """
+    need = {"unit", "next_unit", "distinguishable"}
+    if not need.issubset(adjacent.columns):
+        raise ValueError(f"adjacent must be the output of adjacent_pairs (missing {sorted(need - set(adjacent.columns))})")
+    if len(adjacent) == 0:
+        return pd.Series([], dtype=np.int64, name="run")
+    units = [adjacent["unit"].iloc[0], *adjacent["next_unit"].tolist()]
+    if list(adjacent["unit"].iloc[1:]) != list(adjacent["next_unit"].iloc[:-1]):
+        raise ValueError("adjacent rows are not consecutive pairs in rank order")
+    steps = adjacent["distinguishable"].to_numpy(dtype=bool).astype(np.int64)
+    labels = np.concatenate([[1], 1 + np.cumsum(steps)])
+    return pd.Series(labels, index=pd.Index(units, name="unit"), name="run", dtype=np.int64)
