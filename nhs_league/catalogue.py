@@ -35,6 +35,7 @@ replace the built-in rows with the same ``metric_id`` and add the others.
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -115,6 +116,9 @@ def _read(path) -> pd.DataFrame:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"cannot read catalogue: {exc}", file=path) from None
+    missing = [c for c in COLUMNS if c not in raw.columns]
+    if missing:
+        raise InputError(f"catalogue lacks column(s) {missing}", file=path, row=1, column=missing[0])
     cat = raw.copy()
     cat["trust_types"] = [tuple(t.strip() for t in s.split(";") if t.strip()) for s in raw["trust_types"]]
     cat["not_for_subtypes"] = [
@@ -129,13 +133,18 @@ def _read(path) -> pd.DataFrame:
                              column="rule_params") from None
     cat["rule_params"] = params
     for col in ("scale", "lower_bound", "upper_bound"):
-        cat[col] = pd.to_numeric(raw[col].replace("", None), errors="raise").astype(float)
+        num = pd.to_numeric(raw[col].replace("", None), errors="coerce").astype(float)
+        bad = num.isna() & raw[col].ne("")
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise InputError(f"not a number: {raw[col].iloc[i]!r}", file=path, row=i + 2, column=col)
+        cat[col] = num
     cat["score_id"] = raw["score_id"].replace("", None)
     return cat
 
 
 @lru_cache(maxsize=8)
-def _load(extra: str | None) -> pd.DataFrame:
+def _load(extra: str | None, stamp=None) -> pd.DataFrame:
     cat = _read(CATALOGUE_PATH)
     if extra:
         user = _read(extra)
@@ -153,7 +162,12 @@ def load_catalogue(extra=None) -> pd.DataFrame:
     >>> cat.loc["OF0023", ["better", "rule", "domain"]].tolist()
     ['higher', 'continuous', 'access']
     """
-    return _load(None if extra is None else str(extra)).set_index("metric_id", drop=False).copy()
+    key = None if extra is None else str(extra)
+    stamp = None
+    if key is not None and os.path.exists(key):
+        st = os.stat(key)
+        stamp = (st.st_mtime_ns, st.st_size)  # an edited file is read again, not served from cache
+    return _load(key, stamp).set_index("metric_id", drop=False).copy()
 
 
 def metrics_for(catalogue: pd.DataFrame, trust_type: str, *, scored_only=True) -> pd.DataFrame:

@@ -27,6 +27,7 @@ def atomic_write_bytes(path, data: bytes, *, force: bool = True) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; outputs are meant to be read by others
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

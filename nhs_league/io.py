@@ -241,7 +241,7 @@ def _check_duplicates(df: pd.DataFrame, keys, what: str, problems: Problems) -> 
             label = ", ".join(f"{k}={first[k]}" for k in keys)
             problems.add(InputError(f"duplicate {what} ({label}): also on row {first['source_row']}",
                                     file=second["source_file"], row=int(second["source_row"]),
-                                    column=keys[-1] if what == "metric row" else "Trust_code"))
+                                    column="Metric_ID" if what == "metric row" else "Trust_code"))
 
 
 def _check_trust_types(df: pd.DataFrame, problems: Problems) -> None:
@@ -319,11 +319,12 @@ def _check_ranges(t: pd.DataFrame, problems: Problems, catalogue: pd.DataFrame) 
     lo[pct], hi[pct] = 0.0, 100.0
     cnt = np.isin(units, ["count", "number"])
     lo[cnt] = 0.0
-    # catalogue bounds, where the metric is known (raw value rows and score rows)
+    # catalogue bounds, where the metric is known (raw value rows and score rows), replace the
+    # unit defaults: a metric published in "percentage" may be a change and go below 0 (OF0085)
     cat_lo = t["metric_id"].map(catalogue["lower_bound"]).to_numpy(dtype=float)
     cat_hi = t["metric_id"].map(catalogue["upper_bound"]).to_numpy(dtype=float)
-    lo = np.where(np.isnan(cat_lo), lo, np.maximum(lo, cat_lo))
-    hi = np.where(np.isnan(cat_hi), hi, np.minimum(hi, cat_hi))
+    lo = np.where(np.isnan(cat_lo), lo, cat_lo)
+    hi = np.where(np.isnan(cat_hi), hi, cat_hi)
     is_score = t["metric_id"].isin(list(score_id_map(catalogue))).to_numpy()
     lo[is_score], hi[is_score] = 1.0, 4.0
     with np.errstate(invalid="ignore"):

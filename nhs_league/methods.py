@@ -97,15 +97,25 @@ class Method:
                               "or a mapping {metric_id: weight}")
         if isinstance(w, dict) and any((not isinstance(x, (int, float))) or x < 0 for x in w.values()):
             raise MethodError(f"method {self.name!r}: average.weights must be non-negative numbers")
-        trim = s["average"].get("trim", 0.1)
-        if not 0 <= float(trim) < 0.5:
+        if not 0 <= self._number("average", "trim", 0.1, float) < 0.5:
             raise MethodError(f"method {self.name!r}: average.trim must be in [0, 0.5)")
-        if int(s["average"].get("decimals", 2)) < 0:
+        if self._number("average", "decimals", 2, int) < 0:
             raise MethodError(f"method {self.name!r}: average.decimals must be >= 0")
-        if int(s["override"].get("cap", 3)) not in (1, 2, 3, 4):
+        if self._number("override", "cap", 3, int) not in (1, 2, 3, 4):
             raise MethodError(f"method {self.name!r}: override.cap must be 1-4")
-        if int(s["scoring"].get("min_trusts", 2)) < 2:
+        if self._number("scoring", "min_trusts", 2, int) < 2:
             raise MethodError(f"method {self.name!r}: scoring.min_trusts must be at least 2")
+        self._number("override", "tolerance", 0.0, float)
+        trusts = s["segment5"].get("trusts") or []
+        if not isinstance(trusts, (list, tuple)) or not all(isinstance(t, str) for t in trusts):
+            raise MethodError(f"method {self.name!r}: segment5.trusts must be a list of ODS codes, got {trusts!r}")
+
+    def _number(self, section: str, key: str, default, kind):
+        value = self.settings[section].get(key, default)
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise MethodError(f"method {self.name!r}: {section}.{key} must be a number, got {value!r}") from None
 
     # Convenience accessors for the choices used on hot paths.
     @property

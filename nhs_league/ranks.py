@@ -218,39 +218,150 @@ def _chunk_size(p: int) -> int:
     return max(1, _CHUNK_BYTES // (8 * p * p))
 
 
-def _null_maxima(z, inv_sd, pen_row, pen_col) -> np.ndarray:
-    """Maximum of the standardised draw differences over the hypotheses in play.
+class _NullMaxima:
+    """Critical values from the maxima of the null statistics over the hypotheses in play.
 
-    ``pen_*`` are 0 for hypotheses in play and -inf otherwise. With ``pen_col is None``
-    (simultaneous): one family, ``pen_row[j, k]`` for hypothesis (j, k); returns (draws,).
-    Otherwise (marginal): family i holds (i, k) with ``pen_row[i, k]`` and (k, i) with
-    ``pen_col[i, k]``; returns (draws, p).
+    The null draw of the statistic of H_jk is ``D_jk = (Z_j − Z_k) / sd_jk``.
+    Simultaneous (``play_col is None``): one family, hypothesis (j, k) in play where
+    ``play_row[j, k]``; one maximum per draw. Marginal: family i holds (i, k) where
+    ``play_row[i, k]`` (null ``D_ik``) and (k, i) where ``play_col[i, k]`` (null
+    ``D_ki = −D_ik``); one maximum per unit and draw, stored p × draws.
+
+    First pass (exact, every draw): while both directions of every pair are in play
+    (the first step of two-sided sets) the maximum over a pair is ``|D_jk|``, and the
+    pairs (j, j + t) of one diagonal offset t are contiguous slices of the p × draws
+    matrix of draws: the sweep loops over the p − 1 offsets, each step vectorised over
+    all units and a slab of draws. Otherwise whole draws are processed in chunks of
+    draws × p × p. Temporaries stay under ``_CHUNK_BYTES`` each.
+
+    Stepdown steps (exact, lazy): rejecting hypotheses only shrinks the family, so a
+    stored maximum stays an upper bound of the current one. The critical value is an
+    order statistic near the top, so :meth:`critical_values` recomputes exactly only
+    the largest stored values of each family (doubling the number until the order
+    statistic is pinned down: once the m-th largest recomputed value is at least every
+    bound left out, it is the m-th largest of all). This touches a few per cent of the
+    entries instead of all of them.
     """
-    r, p = z.shape
-    m = min(_chunk_size(p), r)
-    d = np.empty((m, p, p))
-    if pen_col is None:
-        out = np.empty(r)
-    else:
-        out = np.empty((r, p))
-        a = np.empty((m, p, p))
-    for start in range(0, r, m):
-        zc = z[start:start + m]
-        k = len(zc)
-        dk = d[:k]
-        # dk[s, j, k] = (Z_j - Z_k) / sd_jk: null draw of the statistic of H_jk
-        np.subtract(zc[:, :, None], zc[:, None, :], out=dk)
-        dk *= inv_sd
-        if pen_col is None:
-            dk += pen_row
-            np.max(dk, axis=(1, 2), out=out[start:start + k])
+
+    def __init__(self, z, inv_sd, play_row, play_col=None):
+        r, p = z.shape
+        self.r, self.p = r, p
+        self.z = z  # draws × p
+        self.zt = np.ascontiguousarray(z.T)  # p × draws
+        self.inv_sd = inv_sd
+        self.simultaneous = play_col is None
+        self.pen_row = np.where(play_row, 0.0, -np.inf)
+        self.pen_col = None if self.simultaneous else np.where(play_col, 0.0, -np.inf)
+        # values[f, s]: maximum (or, when not fresh, an upper bound) for family f, draw s
+        self.values = np.empty((1 if self.simultaneous else p, r))
+        self.fresh = np.ones(self.values.shape, dtype=bool)
+        symmetric = bool(np.array_equal(play_row, play_row.T)) and (
+            self.simultaneous or bool(np.array_equal(play_row, play_col)))
+        if symmetric and p > 1:
+            self._diagonal_sweep()
         else:
-            ak = a[:k]
-            np.add(dk, pen_row, out=ak)
-            row_max = ak.max(axis=2)
-            np.subtract(pen_col, dk, out=ak)  # null of H_ki is -dk[i, k]
-            np.maximum(row_max, ak.max(axis=2), out=out[start:start + k])
-    return out
+            self._recompute_draws(np.arange(r))
+
+    # -- first pass, symmetric families ------------------------------------------------
+    def _diagonal_sweep(self):
+        p, r = self.p, self.r
+        full = bool(np.all(self.pen_row[~np.eye(p, dtype=bool)] == 0))
+        step = max(1, _CHUNK_BYTES // (8 * p))  # draws per slab
+        buf = np.empty(p * min(step, r))
+        for r0 in range(0, r, step):
+            zc = np.ascontiguousarray(self.zt[:, r0:r0 + step])  # p × n
+            n = zc.shape[1]
+            acc = np.full((1 if self.simultaneous else p, n), -np.inf)
+            for t in range(1, p):
+                # a[j] = |Z_j − Z_(j+t)| / sd: the larger of D_(j, j+t) and D_(j+t, j)
+                a = buf[:(p - t) * n].reshape(p - t, n)
+                np.subtract(zc[:p - t], zc[t:], out=a)
+                np.abs(a, out=a)
+                a *= np.diagonal(self.inv_sd, t)[:, None]
+                if not full:
+                    a += np.diagonal(self.pen_row, t)[:, None]
+                if self.simultaneous:
+                    np.maximum(acc[0], a.max(axis=0), out=acc[0])
+                else:  # the pair belongs to the families of j and of j + t
+                    np.maximum(acc[:p - t], a, out=acc[:p - t])
+                    np.maximum(acc[t:], a, out=acc[t:])
+            self.values[:, r0:r0 + n] = acc
+
+    # -- exact recomputation -------------------------------------------------------------
+    def _recompute_draws(self, rows):
+        """Exact maxima of whole draws ``rows`` (every family), chunks of draws × p × p."""
+        p = self.p
+        m = _chunk_size(p)
+        d_buf = np.empty((min(m, len(rows)), p, p))
+        a_buf = None if self.simultaneous else np.empty_like(d_buf)
+        for start in range(0, len(rows), m):
+            idx = rows[start:start + m]
+            zc = self.z[idx]
+            d = d_buf[:len(idx)]
+            np.subtract(zc[:, :, None], zc[:, None, :], out=d)
+            d *= self.inv_sd  # d[s, j, k] = D_jk
+            if self.simultaneous:
+                d += self.pen_row
+                self.values[0, idx] = d.reshape(len(idx), -1).max(axis=1)
+            else:
+                a = np.add(d, self.pen_row, out=a_buf[:len(idx)])
+                row_max = a.max(axis=2)
+                np.subtract(self.pen_col, d, out=d)
+                self.values[:, idx] = np.maximum(row_max, d.max(axis=2)).T
+            self.fresh[:, idx] = True
+
+    def _recompute_entries(self, units, rows):
+        """Exact marginal maxima of the (unit, draw) entries given."""
+        p = self.p
+        m = max(1, _CHUNK_BYTES // (8 * p))
+        for start in range(0, len(units), m):
+            i, r = units[start:start + m], rows[start:start + m]
+            d = self.zt[i, r][:, None] - self.z[r]  # d[e, k] = Z_i − Z_k
+            d *= self.inv_sd[i]  # D_ik
+            row_max = (d + self.pen_row[i]).max(axis=1)
+            np.subtract(self.pen_col[i], d, out=d)  # D_ki
+            self.values[i, r] = np.maximum(row_max, d.max(axis=1))
+            self.fresh[i, r] = True
+
+    # -- public --------------------------------------------------------------------------
+    def drop(self, new_row, new_col=None):
+        """Remove newly rejected hypotheses (same layout as the ``play_*`` masks)."""
+        self.pen_row[new_row] = -np.inf
+        if not self.simultaneous:
+            self.pen_col[new_col] = -np.inf
+        self.fresh[:] = False  # stored maxima are now upper bounds
+
+    def critical_values(self, coverage):
+        """The ⌈coverage · draws⌉-th smallest maximum of each family (exact).
+
+        This is ``numpy.quantile(maxima, coverage, method="inverted_cdf")``: the
+        smallest simulated value whose empirical CDF reaches ``coverage``.
+        """
+        nf, r = self.values.shape
+        k = min(max(int(np.ceil(coverage * r)), 1), r)
+        m = r - k + 1  # the m-th largest
+        crit = np.empty(nf)
+        todo = np.arange(nf)
+        top = m
+        while len(todo):
+            top = min(top, r)
+            vals = self.values[todo]
+            idx = np.argpartition(vals, r - top, axis=1)[:, r - top:]  # top bounds
+            bound = np.take_along_axis(vals, idx, axis=1).min(axis=1)  # >= all left out
+            fam = np.broadcast_to(todo[:, None], idx.shape)
+            stale = ~self.fresh[fam, idx]
+            if stale.any():
+                if self.simultaneous:
+                    self._recompute_draws(np.unique(idx[stale]))
+                else:
+                    self._recompute_entries(fam[stale], idx[stale])
+            exact = self.values[fam, idx]
+            mth = np.partition(exact, top - m, axis=1)[:, top - m]
+            done = (mth >= bound) | (top == r)
+            crit[todo[done]] = mth[done]
+            todo = todo[~done]
+            top *= 2
+        return crit[0] if self.simultaneous else crit
 
 
 def _rejections(problem: _Problem, *, coverage: float, simultaneous: bool, stepdown: bool,
@@ -273,17 +384,16 @@ def _rejections(problem: _Problem, *, coverage: float, simultaneous: bool, stepd
         # every bound of every unit needs some ordered pair: the family is all of them
         family = offdiag
         rejected = np.zeros((p, p), dtype=bool)
+        maxima = _NullMaxima(z, problem.inv_sd, family & valid)
         while True:
-            in_play = family & ~rejected
-            pen = np.where(in_play & valid, 0.0, -np.inf)
-            crit = np.quantile(_null_maxima(z, problem.inv_sd, pen, None), coverage,
-                               method="inverted_cdf")
-            new = in_play & (stat > max(crit, 0.0))
+            crit = maxima.critical_values(coverage)
+            new = family & ~rejected & (stat > max(crit, 0.0))
             if not new.any():
                 break
             rejected |= new
             if not stepdown:
                 break
+            maxima.drop(new)
         return rejected, rejected.T.copy()
 
     # marginal: family i = {(i, k)} (upper bound) and/or {(k, i)} (lower bound)
@@ -292,22 +402,19 @@ def _rejections(problem: _Problem, *, coverage: float, simultaneous: bool, stepd
     stat_col = stat.T  # stat_col[i, k] = t_ki
     rej_row = np.zeros((p, p), dtype=bool)
     rej_col = np.zeros((p, p), dtype=bool)
+    maxima = _NullMaxima(z, problem.inv_sd, fam_row & valid, fam_col & valid)
     while True:
-        play_row = fam_row & ~rej_row
-        play_col = fam_col & ~rej_col
-        pen_row = np.where(play_row & valid, 0.0, -np.inf)
-        pen_col = np.where(play_col & valid, 0.0, -np.inf)
-        maxima = _null_maxima(z, problem.inv_sd, pen_row, pen_col)
-        crit = np.quantile(maxima, coverage, axis=0, method="inverted_cdf")
+        crit = maxima.critical_values(coverage)
         crit = np.maximum(crit, 0.0)[:, None]
-        new_row = play_row & (stat > crit)
-        new_col = play_col & (stat_col > crit)
+        new_row = fam_row & ~rej_row & (stat > crit)
+        new_col = fam_col & ~rej_col & (stat_col > crit)
         if not (new_row.any() or new_col.any()):
             break
         rej_row |= new_row
         rej_col |= new_col
         if not stepdown:
             break
+        maxima.drop(new_row, new_col)
     return rej_row, rej_col
 
 

@@ -1,0 +1,36 @@
+# Thin front door. Everything real lives in the nhs_league package and its CLI.
+#   make report   build the reports on the embedded synthetic year (+ real Q3 data when ../shared is present)
+#   make test     run the whole test suite
+# Both create .venv from the pinned requirements when it is missing or out of date.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+FORCE  ?=
+REPORT_ARGS ?=
+
+.PHONY: report test bench clean-venv
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "nhs_league needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name nhs-league --display-name "nhs-league (.venv)" >/dev/null
+	@touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/nhs-league report $(if $(FORCE),--force) $(REPORT_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_bootstrap.py
+	$(BIN)/python benchmarks/bench_sensitivity.py
+	$(BIN)/python benchmarks/bench_report.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,660 @@
+"""Every chart and table the reports show: palette, sizes, fonts, titles, captions, wording.
+
+One module owns how results look, so that every report speaks the same visual language:
+
+* **Palette.** Okabe–Ito (colour-blind safe) for categories; segments 1–4 get a sequential
+  cividis ramp (1 = darkest) and segment 5 a neutral grey. There is no red/green "good/bad"
+  colouring anywhere: a segment is a position on a scale, not a verdict.
+* **Sizes.** Figures come in a few fixed sizes (:data:`SIZES`) at :data:`DPI`, so reports
+  built on different machines look the same.
+* **Wording.** Every chart has a title and a one-line caption saying what it shows and what
+  it does not show (:func:`finish`). Anything drawn from synthetic data carries a SYNTHETIC
+  banner in the title and a diagonal watermark.
+* **Tables.** :func:`table` returns an object that notebooks display as an HTML table whose
+  cells are escaped: a trust name containing ``<script>`` is shown as text, never run.
+
+Functions return :class:`matplotlib.figure.Figure` objects built without pyplot (no global
+state, nothing to close, works headless). In a notebook, end a cell with :func:`show` to
+display a figure with alt text.
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = pd.DataFrame({"raw": [1, 2, 3, 4], "adjusted": [0, 2, 5, 4]}, index=[1, 2, 3, 4])
+>>> fig = segment_counts(t, synthetic=True)
+>>> title_of(fig).startswith("SYNTHETIC")
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import textwrap
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+__all__ = [
+    "OKABE_ITO", "SEGMENT_COLOURS", "SIZES", "DPI", "SYNTHETIC_BANNER",
+    "finish", "title_of", "caption_of", "show", "table", "HTMLTable",
+    "segment_counts", "caterpillar", "rank_sets", "segment_probabilities", "rank_shifts",
+    "sobol_indices", "concordance", "metric_profile", "funnel", "trend", "movement",
+]
+
+# --------------------------------------------------------------------------------------
+# Look: colours, sizes, fonts
+# --------------------------------------------------------------------------------------
+#: Okabe & Ito (2008) colour-blind-safe categorical palette.
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7",
+    "grey": "#999999",
+}
+_SEQ = matplotlib.colormaps["cividis"]
+#: Segments 1-4 on a sequential cividis ramp (1 darkest, blue to yellow), 5 (intensive support) neutral grey.
+SEGMENT_COLOURS = {1: matplotlib.colors.to_hex(_SEQ(0.05)), 2: matplotlib.colors.to_hex(_SEQ(0.38)),
+                   3: matplotlib.colors.to_hex(_SEQ(0.68)), 4: matplotlib.colors.to_hex(_SEQ(0.93)),
+                   5: OKABE_ITO["grey"]}
+#: The colour that marks "this trust" on a chart of many trusts.
+HIGHLIGHT = OKABE_ITO["vermillion"]
+#: Colours of the two kinds of interval shown side by side.
+PRIMARY, SECONDARY = OKABE_ITO["blue"], OKABE_ITO["orange"]
+#: Fixed figure sizes (inches).
+SIZES = {"wide": (10.0, 5.5), "square": (7.5, 7.0), "tall": (10.0, 14.0), "small": (8.0, 4.0)}
+#: Resolution of every figure.
+DPI = 110
+FONT = {"family": "DejaVu Sans", "title": 13, "caption": 9, "label": 10, "tick": 8, "dense": 5.5}
+SYNTHETIC_BANNER = "SYNTHETIC DATA — not real trusts"
+_TALL_ABOVE = 45  # more trusts than this: use the tall size and the dense font
+
+
+def _figure(size: str) -> Figure:
+    return Figure(figsize=SIZES[size], dpi=DPI, layout="constrained")
+
+
+def finish(fig: Figure, title: str, caption: str, *, synthetic: bool) -> Figure:
+    """Add the title, the one-line caption and (for synthetic data) the SYNTHETIC marks.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    title : str
+        What the chart is about (``"SYNTHETIC — "`` is put in front for synthetic data).
+    caption : str
+        One line: what the chart shows and what it does not show.
+    synthetic : bool
+        Whether the data are synthetic: adds a banner to the title and a watermark.
+
+    Returns
+    -------
+    Figure
+        The same figure, with text artists whose gid is ``"title"``, ``"caption"`` and
+        (synthetic only) ``"watermark"``.
+
+    Examples
+    --------
+    >>> fig = finish(Figure(), "A", "Shows a; does not show b.", synthetic=False)
+    >>> title_of(fig), caption_of(fig)
+    ('A', 'Shows a; does not show b.')
+    """
+    if not title or not caption:
+        raise ValueError("every chart needs a title and a caption")
+    full = f"SYNTHETIC — {title}" if synthetic else title
+    t = fig.suptitle(full, fontsize=FONT["title"], weight="bold")
+    t.set_gid("title")
+    width = int(fig.get_figwidth() * 14)
+    c = fig.supxlabel("\n".join(textwrap.wrap(caption, width)[:2]), x=0.01, ha="left",
+                      fontsize=FONT["caption"], style="italic", color="#333333")
+    c.set_gid("caption")
+    fig._nhs_caption = caption  # the full caption, for alt text
+    if synthetic:
+        w = fig.text(0.5, 0.5, "SYNTHETIC", ha="center", va="center", rotation=30, fontsize=72,
+                     color=OKABE_ITO["grey"], alpha=0.18, weight="bold", zorder=0)
+        w.set_gid("watermark")
+    return fig
+
+
+def _text(fig: Figure, gid: str) -> str | None:
+    for t in [getattr(fig, "_suptitle", None), getattr(fig, "_supxlabel", None), *fig.texts]:
+        if t is not None and t.get_gid() == gid:
+            return t.get_text()
+    return None
+
+
+def title_of(fig: Figure) -> str | None:
+    """The title set by :func:`finish` (None if the figure has none)."""
+    return _text(fig, "title")
+
+
+def caption_of(fig: Figure) -> str | None:
+    """The full caption set by :func:`finish` (None if the figure has none)."""
+    return getattr(fig, "_nhs_caption", None) or _text(fig, "caption")
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes at :data:`DPI`."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
+    return buf.getvalue()
+
+
+class HTMLFragment:
+    """A piece of HTML a notebook displays (``_repr_html_``), with a plain-text fallback."""
+
+    def __init__(self, html_text: str, text: str = ""):
+        self.html = html_text
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text or "<HTML>"
+
+
+def show(fig: Figure) -> HTMLFragment:
+    """Display a finished figure in a notebook as an image with alt text (title and caption).
+
+    Examples
+    --------
+    >>> fig = finish(Figure(figsize=(2, 1)), "T", "C.", synthetic=False)
+    >>> show(fig).html.startswith("<figure")
+    True
+    """
+    title, caption = title_of(fig), caption_of(fig)
+    if title is None or caption is None:
+        raise ValueError("show() needs a figure finished with a title and caption (charts.finish)")
+    data = base64.b64encode(png_bytes(fig)).decode("ascii")
+    alt = html.escape(f"{title}. {caption}", quote=True)
+    return HTMLFragment(f'<figure class="nhs-chart"><img alt="{alt}" src="data:image/png;base64,{data}" '
+                        f'style="max-width:100%"/></figure>', f"[chart] {title}")
+
+
+class HTMLTable(HTMLFragment):
+    """An escaped HTML table (see :func:`table`); ``.frame`` keeps the data."""
+
+    def __init__(self, frame: pd.DataFrame, html_text: str, text: str):
+        super().__init__(html_text, text)
+        self.frame = frame
+
+
+def table(df: pd.DataFrame, title: str, *, synthetic: bool, caption: str = "", max_rows: int | None = None,
+          index: bool = False, decimals: int = 2) -> HTMLTable:
+    """A table for a report: every cell, header, title and caption HTML-escaped.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    title : str
+        Shown above the table (with a SYNTHETIC banner for synthetic data).
+    synthetic : bool
+    caption : str, optional
+        One line under the title: what the table shows and does not show.
+    max_rows : int, optional
+        Show at most this many rows (says how many were left out).
+    index : bool, default False
+        Show the index.
+    decimals : int, default 2
+        Floats are shown with this many decimals.
+
+    Examples
+    --------
+    >>> t = table(pd.DataFrame({"Trust_name": ["<script>alert(1)</script>"]}), "T", synthetic=False)
+    >>> "<script>" in t.html, "&lt;script&gt;" in t.html
+    (False, True)
+    """
+    shown = df if max_rows is None or len(df) <= max_rows else df.head(max_rows)
+    body = shown.to_html(index=index, escape=True, border=0, classes="nhs-table", na_rep="",
+                         float_format=lambda x: f"{x:.{decimals}f}")
+    banner = (f'<div class="nhs-synthetic" style="background:#fff3cd;border:1px solid #999;padding:2px 6px;'
+              f'font-weight:bold">{html.escape(SYNTHETIC_BANNER)}</div>' if synthetic else "")
+    more = (f"<p><em>{len(df) - len(shown)} more rows not shown.</em></p>" if len(shown) < len(df) else "")
+    cap = f"<p><em>{html.escape(caption)}</em></p>" if caption else ""
+    full_title = f"SYNTHETIC — {title}" if synthetic else title
+    text = f"{full_title}\n{shown.to_string(index=index)}"
+    return HTMLTable(df, f'<div class="nhs-table-block">{banner}<h4>{html.escape(full_title)}</h4>{cap}'
+                         f"{body}{more}</div>", text)
+
+
+def note(text: str, *, synthetic: bool = False) -> HTMLFragment:
+    """A short escaped paragraph for a report (e.g. why a chart cannot be drawn)."""
+    banner = "SYNTHETIC — " if synthetic else ""
+    return HTMLFragment(f'<p class="nhs-note" style="border-left:4px solid {OKABE_ITO["blue"]};padding-left:8px">'
+                        f"{html.escape(banner + text)}</p>", banner + text)
+
+
+def _labels(names, codes) -> list[str]:
+    return [f"{n} ({c})" if n else str(c) for n, c in zip(names, codes)]
+
+
+def _dense(ax, n: int) -> None:
+    ax.tick_params(labelsize=FONT["dense"] if n > _TALL_ABOVE else FONT["tick"])
+
+
+# --------------------------------------------------------------------------------------
+# League table charts
+# --------------------------------------------------------------------------------------
+def segment_counts(counts: pd.DataFrame, *, synthetic: bool, title: str | None = None) -> Figure:
+    """Trusts per segment before ("raw") and after ("adjusted") the financial override.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Indexed by segment (1-5), columns ``raw`` and ``adjusted`` (numbers of trusts).
+    synthetic : bool
+    """
+    fig = _figure("small")
+    ax = fig.add_subplot()
+    segs = list(counts.index)
+    x = np.arange(len(segs))
+    ax.bar(x - 0.2, counts["raw"], 0.38, color=[SEGMENT_COLOURS.get(s, "#999") for s in segs], alpha=0.45,
+           edgecolor="black", hatch="//", label="before the override (raw)")
+    ax.bar(x + 0.2, counts["adjusted"], 0.38, color=[SEGMENT_COLOURS.get(s, "#999") for s in segs],
+           edgecolor="black", label="after the override (published rule)")
+    for xi, (r, a) in enumerate(zip(counts["raw"], counts["adjusted"])):
+        ax.text(xi - 0.2, r, f"{int(r)}", ha="center", va="bottom", fontsize=FONT["tick"])
+        ax.text(xi + 0.2, a, f"{int(a)}", ha="center", va="bottom", fontsize=FONT["tick"])
+    ax.set_xticks(x, [f"Segment {s}" for s in segs])
+    ax.set_ylabel("Number of trusts", fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Trusts per segment, before and after the financial override",
+                  "Shows how many trusts the deficit cap moves down to segment 3; does not show whether "
+                  "the segments themselves are statistically distinct.", synthetic=synthetic)
+
+
+def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | None = None,
+                cutoffs=None, highlight=None, interval_label: str = "95% interval",
+                title: str | None = None, caption: str | None = None) -> Figure:
+    """Average scores with intervals in rank order; shaded blocks mark runs of trusts that
+    cannot be told apart from their neighbours.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Indexed by trust code, in rank order (best first), columns ``estimate``, ``lower``,
+        ``upper`` and optionally ``name``.
+    synthetic : bool
+    runs : pandas.Series, optional
+        Run label per trust code (from :func:`nhs_league.ranks.runs`); consecutive trusts
+        with the same label are shaded as one block.
+    cutoffs : sequence of float, optional
+        Segment cut-offs drawn as vertical lines.
+    highlight : str, optional
+        A trust code to mark.
+    interval_label : str
+        What the intervals are (e.g. "95% interval, metric-basket bootstrap").
+    """
+    n = len(summary)
+    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    est = summary["estimate"].to_numpy(float)
+    lo, hi = summary["lower"].to_numpy(float), summary["upper"].to_numpy(float)
+    if runs is not None and len(runs):
+        r = runs.reindex(summary.index).to_numpy()
+        start = 0
+        shade = False
+        for i in range(1, n + 1):  # blocks of a run: at most n iterations over drawn rows
+            if i == n or r[i] != r[start]:
+                if i - start > 1:
+                    ax.axhspan(start - 0.5, i - 0.5, color=OKABE_ITO["sky_blue"] if shade else "#dddddd",
+                               alpha=0.35, lw=0, zorder=0)
+                    shade = not shade
+                start = i
+    ax.hlines(y, lo, hi, color=PRIMARY, lw=1.2, zorder=2)
+    ax.plot(est, y, "o", color="black", ms=3 if n > _TALL_ABOVE else 5, zorder=3)
+    if highlight is not None and highlight in summary.index:
+        k = summary.index.get_loc(highlight)
+        ax.hlines(k, lo[k], hi[k], color=HIGHLIGHT, lw=3, zorder=4)
+        ax.plot(est[k], k, "D", color=HIGHLIGHT, ms=7, zorder=5)
+    for c in cutoffs or ():
+        ax.axvline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8, zorder=1)
+        ax.text(c, -1.2, f"{c:.2f}", ha="center", va="bottom", fontsize=FONT["tick"], color="#555555")
+    names = summary["name"] if "name" in summary else pd.Series([""] * n, index=summary.index)
+    ax.set_yticks(y, _labels(names, summary.index))
+    _dense(ax, n)
+    ax.set_ylim(n - 0.5, -1.5)
+    ax.set_xlabel("Average metric score (1 = best, 4 = worst)", fontsize=FONT["label"])
+    ax.legend(handles=[Patch(color=PRIMARY, label=interval_label),
+                       Patch(color="#dddddd", label="run: cannot be told apart from neighbours")],
+              fontsize=FONT["tick"], loc="lower right", frameon=True)
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Average scores with intervals, in league order",
+                  caption or ("Shows each trust's average with its interval and, shaded, runs of neighbours the "
+                              "test cannot separate; does not show method-choice uncertainty."),
+                  synthetic=synthetic)
+
+
+# --------------------------------------------------------------------------------------
+# Rank uncertainty
+# --------------------------------------------------------------------------------------
+def rank_sets(sets: pd.DataFrame, *, synthetic: bool, names=None, coverage: float = 0.95,
+              highlight=None, title: str | None = None) -> Figure:
+    """Rank confidence sets: marginal and simultaneous, one row per trust in rank order.
+
+    Parameters
+    ----------
+    sets : pandas.DataFrame
+        Indexed by trust code, columns ``rank``, ``marginal_lower``, ``marginal_upper``,
+        ``simultaneous_lower``, ``simultaneous_upper``.
+    names : pandas.Series, optional
+        Trust names by code.
+    """
+    s = sets.sort_values(["rank"], kind="stable")
+    n = len(s)
+    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    ax.hlines(y, s["simultaneous_lower"] - 0.45, s["simultaneous_upper"] + 0.45, color=SECONDARY, lw=5,
+              alpha=0.55, label=f"simultaneous {coverage:.0%} set (all trusts at once)")
+    ax.hlines(y, s["marginal_lower"] - 0.45, s["marginal_upper"] + 0.45, color=PRIMARY, lw=2,
+              label=f"marginal {coverage:.0%} set (this trust alone)")
+    ax.plot(s["rank"], y, "|", color="black", ms=8, label="point rank")
+    if highlight is not None and highlight in s.index:
+        k = s.index.get_loc(highlight)
+        ax.axhline(k, color=HIGHLIGHT, lw=0.8)
+    nm = (names.reindex(s.index) if names is not None else pd.Series([""] * n, index=s.index))
+    ax.set_yticks(y, _labels(nm.fillna(""), s.index))
+    _dense(ax, n)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(0.4, n + 0.6)
+    ax.set_xlabel("Rank (1 = best)", fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Rank confidence sets (Mogstad, Romano, Shaikh & Wilhelm)",
+                  "Shows the ranks each trust could hold given the metric-basket uncertainty; does not "
+                  "show method-choice uncertainty or sampling noise not in the replicates.", synthetic=synthetic)
+
+
+def segment_probabilities(probs: pd.DataFrame, *, synthetic: bool, names=None, published=None,
+                          title: str | None = None) -> Figure:
+    """Stacked bars of each trust's probability of each segment, in the order given.
+
+    Parameters
+    ----------
+    probs : pandas.DataFrame
+        Indexed by trust code; columns are segments (1-4, maybe 5) with probabilities that
+        sum to 1 per row.
+    published : pandas.Series, optional
+        The segment each trust holds in the table (marked with a tick).
+    """
+    n = len(probs)
+    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    left = np.zeros(n)
+    for seg in probs.columns:
+        v = probs[seg].to_numpy(float)
+        ax.barh(y, v, left=left, color=SEGMENT_COLOURS.get(int(seg), "#999"), height=0.85,
+                label=f"segment {seg}", edgecolor="white", lw=0.3)
+        left += v
+    if published is not None:
+        pub = published.reindex(probs.index).to_numpy()
+        cols = list(probs.columns)
+        for i, sgm in enumerate(pub):  # one marker per drawn row
+            if sgm in cols:
+                j = cols.index(sgm)
+                mid = probs.iloc[i, :j].sum() + probs.iloc[i, j] / 2
+                ax.plot(mid, i, marker="|", color="black" if int(sgm) >= 3 else "white", ms=6)
+    nm = (names.reindex(probs.index) if names is not None else pd.Series([""] * n, index=probs.index))
+    ax.set_yticks(y, _labels(nm.fillna(""), probs.index))
+    _dense(ax, n)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Probability", fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], ncols=len(probs.columns), loc="upper center",
+              bbox_to_anchor=(0.5, -0.04 if n > _TALL_ABOVE else -0.1), frameon=False)
+    return finish(fig, title or "Probability of each segment",
+                  "Shows how often each trust lands in each segment across the replicates (tick = its "
+                  "segment in the table); does not show method-choice uncertainty.", synthetic=synthetic)
+
+
+# --------------------------------------------------------------------------------------
+# Sensitivity
+# --------------------------------------------------------------------------------------
+def rank_shifts(shifts: pd.DataFrame, *, synthetic: bool, title: str | None = None) -> Figure:
+    """Distribution of rank changes under each method choice (one box per scenario).
+
+    Parameters
+    ----------
+    shifts : pandas.DataFrame
+        One column per scenario, one row per trust: rank under the scenario minus the
+        nominal rank (positive = moves down the table).
+    """
+    fig = _figure("wide")
+    ax = fig.add_subplot()
+    cols = list(shifts.columns)
+    data = [shifts[c].dropna().to_numpy(float) for c in cols]
+    ax.boxplot(data, orientation="horizontal", widths=0.6, patch_artist=True,
+               boxprops={"facecolor": OKABE_ITO["sky_blue"], "alpha": 0.7},
+               medianprops={"color": "black"}, flierprops={"markersize": 2})
+    ax.axvline(0, color=OKABE_ITO["grey"], lw=0.8)
+    mean_abs = [np.mean(np.abs(d)) if len(d) else np.nan for d in data]
+    ax.set_yticks(np.arange(1, len(cols) + 1),
+                  [f"{c}  (mean |shift| {m:.1f})" for c, m in zip(cols, mean_abs)])
+    ax.tick_params(labelsize=FONT["tick"])
+    ax.invert_yaxis()
+    ax.set_xlabel("Change in rank (positive = lower in the table)", fontsize=FONT["label"])
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Rank changes under each method choice",
+                  "Shows how far trusts move when one method choice changes; does not show which "
+                  "choice is right, nor statistical noise.", synthetic=synthetic)
+
+
+def sobol_indices(indices: pd.DataFrame, *, synthetic: bool, title: str | None = None,
+                  outcome: str = "rank") -> Figure:
+    """First-order (S1) and total (ST) Sobol indices per method choice, with intervals.
+
+    Parameters
+    ----------
+    indices : pandas.DataFrame
+        Indexed by choice; columns ``S1``, ``ST`` and optionally ``S1_conf``, ``ST_conf``
+        (half-widths of the confidence intervals).
+    """
+    fig = _figure("small")
+    ax = fig.add_subplot()
+    k = np.arange(len(indices))
+    s1 = indices["S1"].to_numpy(float)
+    st = indices["ST"].to_numpy(float)
+    e1 = indices["S1_conf"].to_numpy(float) if "S1_conf" in indices else None
+    et = indices["ST_conf"].to_numpy(float) if "ST_conf" in indices else None
+    ax.barh(k - 0.2, s1, 0.38, xerr=e1, color=PRIMARY, label="first order S1 (alone)")
+    ax.barh(k + 0.2, st, 0.38, xerr=et, color=SECONDARY, label="total ST (with interactions)")
+    ax.set_yticks(k, [str(i) for i in indices.index])
+    ax.tick_params(labelsize=FONT["tick"])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"Share of the variance of the {outcome}", fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Which method choice drives the movement (Sobol indices)",
+                  "Shows each choice's share of the variance in the outcome; does not show the "
+                  "direction of the effect or which setting is right.", synthetic=synthetic)
+
+
+def concordance(corr: pd.DataFrame, *, synthetic: bool, title: str | None = None,
+                caption: str | None = None) -> Figure:
+    """Heatmap of Spearman rank correlations (colour-blind-safe diverging PuOr scale)."""
+    n = len(corr)
+    fig = _figure("square")
+    ax = fig.add_subplot()
+    im = ax.imshow(corr.to_numpy(float), cmap="PuOr", vmin=-1, vmax=1)
+    ax.set_xticks(np.arange(n), [str(c) for c in corr.columns], rotation=90)
+    ax.set_yticks(np.arange(n), [str(c) for c in corr.index])
+    ax.tick_params(labelsize=FONT["dense"] if n > 15 else FONT["tick"])
+    if n <= 15:
+        v = corr.to_numpy(float)
+        for i in range(n):  # annotate cells of a small matrix (at most 225 labels)
+            for j in range(n):
+                if np.isfinite(v[i, j]):
+                    ax.text(j, i, f"{v[i, j]:.2f}", ha="center", va="center", fontsize=FONT["dense"],
+                            color="white" if abs(v[i, j]) > 0.6 else "black")
+    fig.colorbar(im, ax=ax, shrink=0.7, label="Spearman correlation")
+    return finish(fig, title or "Concordance between metrics (Spearman rank correlation)",
+                  caption or ("Shows whether trusts ranked well on one measure rank well on another; does not "
+                              "show cause, or whether a correlation is statistically significant."),
+                  synthetic=synthetic)
+
+
+# --------------------------------------------------------------------------------------
+# One trust
+# --------------------------------------------------------------------------------------
+def metric_profile(scores: pd.DataFrame, trust_code, *, synthetic: bool, labels=None,
+                   title: str | None = None) -> Figure:
+    """One trust's 1-4 metric scores against the spread of its peers' scores.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Rows trusts (codes), columns metrics, values 1-4 scores (NaN = not scored).
+    trust_code : str
+        The trust to mark.
+    labels : mapping, optional
+        Readable metric names by column.
+    """
+    cols = list(scores.columns)
+    fig = _figure("wide" if len(cols) <= 24 else "tall")
+    ax = fig.add_subplot()
+    data = [scores[c].dropna().to_numpy(float) for c in cols]
+    pos = np.arange(1, len(cols) + 1)
+    keep = [i for i, d in enumerate(data) if len(d)]
+    ax.boxplot([data[i] for i in keep], positions=pos[keep], orientation="horizontal", widths=0.6,
+               patch_artist=True, boxprops={"facecolor": "#dddddd"}, medianprops={"color": "black"},
+               flierprops={"markersize": 2})
+    mine = scores.loc[trust_code].to_numpy(float) if trust_code in scores.index else np.full(len(cols), np.nan)
+    ax.plot(mine, pos, "D", color=HIGHLIGHT, ms=7, label=f"{trust_code}", zorder=5)
+    names = [str((labels or {}).get(c, c)) for c in cols]
+    ax.set_yticks(pos, [textwrap.shorten(nm, 60) for nm in names])
+    ax.tick_params(labelsize=FONT["tick"])
+    ax.invert_yaxis()
+    ax.set_xlim(0.9, 4.1)
+    ax.set_xlabel("Metric score (1 = best, 4 = worst); boxes: peers of the same trust type",
+                  fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or f"Metric scores of {trust_code} against its peers",
+                  "Shows where the trust's score on each metric sits among its peers; scores are relative "
+                  "ranks, so they do not show how large the differences in the raw values are.",
+                  synthetic=synthetic)
+
+
+def funnel(result, *, synthetic: bool, highlight=None, scale: float = 100.0, metric: str = "",
+           title: str | None = None) -> Figure:
+    """Funnel plot: each trust's proportion against its denominator, with control limits.
+
+    Parameters
+    ----------
+    result : nhs_league.funnel.FunnelResult
+        From :func:`nhs_league.funnel.funnel_limits` (``table``, ``target``, ``curve()``).
+    highlight : str, optional
+        A trust code to mark.
+    scale : float, default 100
+        Values are shown multiplied by this (100 = percentages).
+    metric : str
+        Metric name for the axis and title.
+    """
+    t = result.table
+    fig = _figure("small")
+    ax = fig.add_subplot()
+    den = t["denominator"].to_numpy(float)
+    grid = np.geomspace(max(den.min() * 0.8, 1.0), den.max() * 1.2, 200)
+    c = result.curve(grid)
+    styles = ["--", ":"]
+    for i, level in enumerate(result.levels):
+        lab = f"{100 * level:.10g}"
+        ls = styles[i % 2]
+        ax.plot(grid, c[f"lower_{lab}"] * scale, ls, color=OKABE_ITO["grey"], lw=1,
+                label=f"{lab}% limits" + (" (overdispersion allowed for)" if result.overdispersed and i == 0 else ""))
+        ax.plot(grid, c[f"upper_{lab}"] * scale, ls, color=OKABE_ITO["grey"], lw=1)
+    ax.axhline(result.target * scale, color="black", lw=0.8, label="target (pooled value)")
+    ax.scatter(den, t["value"] * scale, s=12, color=PRIMARY, alpha=0.75, label="trusts", zorder=3)
+    if highlight is not None and highlight in t.index:
+        ax.scatter([t.loc[highlight, "denominator"]], [t.loc[highlight, "value"] * scale], s=70, marker="D",
+                   color=HIGHLIGHT, zorder=4, label=str(highlight))
+    ax.set_xscale("log")
+    ax.set_xlabel("Denominator (log scale)", fontsize=FONT["label"])
+    ax.set_ylabel(metric or "Value", fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["dense"] + 1, frameon=False, loc="best")
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or f"Funnel plot: {metric}".rstrip(": "),
+                  "Shows which trusts lie outside what chance (plus overdispersion) allows; does not show "
+                  "why, and a point outside the limits is a prompt to look, not a verdict.",
+                  synthetic=synthetic)
+
+
+def trend(history: pd.DataFrame, *, synthetic: bool, trust: str = "", cutoffs=None,
+          title: str | None = None) -> Figure:
+    """One trust's average score quarter by quarter, with intervals and ranks.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        One row per quarter (in order), columns ``quarter``, ``estimate``, optional
+        ``lower``/``upper``, ``rank``, ``segment``.
+    """
+    fig = _figure("small")
+    ax = fig.add_subplot()
+    x = np.arange(len(history))
+    est = history["estimate"].to_numpy(float)
+    if {"lower", "upper"} <= set(history.columns):
+        lo, hi = history["lower"].to_numpy(float), history["upper"].to_numpy(float)
+        ax.vlines(x, lo, hi, color=PRIMARY, lw=2, label="interval")
+    ax.plot(x, est, "o-", color="black", label="average score")
+    for i, row in enumerate(history.itertuples()):  # one label per quarter
+        bits = []
+        if "rank" in history and pd.notna(getattr(row, "rank", None)):
+            bits.append(f"rank {int(row.rank)}")
+        if "segment" in history and pd.notna(getattr(row, "segment", None)):
+            bits.append(f"seg {int(row.segment)}")
+        if bits:
+            ax.annotate(", ".join(bits), (i, est[i]), textcoords="offset points", xytext=(6, 6),
+                        fontsize=FONT["tick"])
+    for c in cutoffs or ():
+        ax.axhline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8)
+    ax.set_xticks(x, history["quarter"].astype(str))
+    ax.set_xlim(-0.5, len(history) - 0.2)
+    ax.invert_yaxis()
+    ax.set_ylabel("Average metric score (1 = best)", fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or f"Quarter-by-quarter average score{': ' + trust if trust else ''}",
+                  "Shows the trust's average and its interval each quarter (dashed: segment cut-offs); does "
+                  "not show whether its peers changed, or method changes between quarters.", synthetic=synthetic)
+
+
+def movement(change: pd.DataFrame, *, synthetic: bool, names=None, title: str | None = None,
+             from_label: str = "", to_label: str = "") -> Figure:
+    """Change in average score between two quarters per trust, with its interval.
+
+    Parameters
+    ----------
+    change : pandas.DataFrame
+        Indexed by trust code, sorted as wanted; columns ``change``, ``lower``, ``upper`` and
+        ``beyond_noise`` (bool: the interval excludes 0).
+    """
+    n = len(change)
+    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    real = change["beyond_noise"].to_numpy(bool)
+    d = change["change"].to_numpy(float)
+    ax.hlines(y, change["lower"], change["upper"], color=np.where(real, SECONDARY, "#bbbbbb"), lw=1.5)
+    ax.plot(d[~real], y[~real], "o", color=OKABE_ITO["grey"], ms=3, label="within noise")
+    ax.plot(d[real], y[real], "o", color=SECONDARY, ms=5, label="larger than noise")
+    ax.axvline(0, color="black", lw=0.8)
+    nm = (names.reindex(change.index) if names is not None else pd.Series([""] * n, index=change.index))
+    ax.set_yticks(y, _labels(nm.fillna(""), change.index))
+    _dense(ax, n)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlabel(f"Change in average score {from_label} → {to_label} (negative = better)",
+                  fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Movement between quarters",
+                  "Shows each trust's change with its interval, highlighted where the interval excludes "
+                  "no change; does not show method changes between quarters.", synthetic=synthetic)

@@ -1,0 +1,189 @@
+"""``nhs-league ranks``: how much of each league position is real, one CSV row per trust.
+
+From one source of uncertainty (``--source metrics``, the default: bootstrap over each
+trust's metric scores; or ``--source sampling``: parametric bootstrap of numerators and
+denominators through the whole pipeline) the command builds replicate league tables
+(:mod:`nhs_league.uncertainty`), takes the covariance of the trusts' average scores, and
+computes confidence sets for the rank of each trust's average score (Mogstad, Romano,
+Shaikh & Wilhelm 2024; :mod:`nhs_league.ranks`), the verdict for each pair of trusts
+adjacent in that order, percentile intervals of the league rank, segment probabilities
+and the distance to the nearest segment cut-off. Same input and seed: byte-identical CSV.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, MethodError
+from ..io import TRUST_TYPE_LABELS
+from ..ranks import adjacent_pairs, rank_confidence_sets
+from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, read_denominators,
+                           sampling_replicates)
+from .common import add_input_arguments, emit, load
+
+CLI_SOURCES = ("metrics", "sampling")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "ranks", help="rank confidence sets, rank intervals and segment probabilities",
+        description="Build replicate league tables from one source of uncertainty, then give each trust a "
+                    "confidence set for the rank of its average score (Mogstad, Romano, Shaikh & Wilhelm "
+                    "2024), whether it can be told apart from the next trust, a percentile interval of its "
+                    "league rank, and the probability of each segment. Source 'metrics' (default) resamples "
+                    "each trust's metric scores; 'sampling' redraws each metric from its numerator and "
+                    "denominator and re-runs the whole pipeline (needs denominators).")
+    add_input_arguments(p)
+    p.add_argument("--source", default="metrics", choices=CLI_SOURCES,
+                   help="metrics: bootstrap over each trust's metric scores (default); sampling: parametric "
+                        "bootstrap of numerators/denominators through the whole pipeline")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--simultaneous", dest="simultaneous", action="store_true", default=True,
+                   help="rank sets that cover all trusts' ranks jointly (default)")
+    g.add_argument("--marginal", dest="simultaneous", action="store_false",
+                   help="rank sets that each cover one trust's rank (narrower)")
+    p.add_argument("--coverage", default="0.95",
+                   help="confidence level of the rank sets and the percentile intervals (default 0.95)")
+    p.add_argument("--draws", default="1000", help="number of replicates, and of rank-test draws (default 1000)")
+    p.add_argument("--seed", default="0", help="random seed (default 0); same seed, same output")
+    p.add_argument("--denominators", default=None,
+                   help="CSV with Trust_code, Metric_ID, Denominator for --source sampling when the data "
+                        "file has no Denominator column")
+    p.set_defaults(run=run)
+
+
+def _number(text, name: str, *, kind=float):
+    try:
+        return kind(str(text).strip())
+    except ValueError:
+        raise MethodError(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {text!r}") from None
+
+
+def _options(args) -> tuple[float, int, int]:
+    coverage = _number(args.coverage, "--coverage")
+    if not 0.0 < coverage < 1.0:
+        raise MethodError(f"--coverage must be between 0 and 1 (e.g. 0.95), got {args.coverage}")
+    draws = _number(args.draws, "--draws", kind=int)
+    if draws < 2:
+        raise MethodError(f"--draws must be at least 2, got {args.draws}")
+    seed = _number(args.seed, "--seed", kind=int)
+    if seed < 0:
+        raise MethodError(f"--seed must be 0 or more, got {args.seed}")
+    return coverage, draws, seed
+
+
+def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=True, draws=1000, seed=0,
+               denominators=None) -> pd.DataFrame:
+    """The table ``nhs-league ranks`` writes, for one panel (see the module docstring).
+
+    Columns: Quarter, Trust_code, Trust_name, Trust_type, Average_score (2 dp),
+    Average_score_unrounded, Average_se, Segment, Rank (league rank), Average_rank (rank of
+    the average alone), Rank_lower and Rank_upper (confidence set for Average_rank),
+    Interval (simultaneous/marginal), Coverage, Next_trust_code and
+    Distinguishable_from_next (the next trust by average), Percentile_rank_low/high,
+    Median_rank, Expected_rank (of the league rank over the replicates), P_segment_1-4
+    (and 5 when a trust is in segment 5), P_other_segment, Nearest_cutoff,
+    Cutoff_distance_se, Average_se_jackknife (metrics source), Published_rank,
+    Published_segment and Likely_range_* when a league-table file gave them, Rankability,
+    Headline, Source, Method, Data.
+    """
+    if source not in CLI_SOURCES:
+        raise MethodError(f"unknown source {source!r}; expected one of {CLI_SOURCES}")
+    rep_seed, rank_seed = np.random.SeedSequence(seed).spawn(2)
+    jk = None
+    if source == "sampling":
+        reps = sampling_replicates(panel, method, draws=draws, seed=rep_seed, denominators=denominators)
+    else:
+        if denominators is not None:
+            raise MethodError("--denominators is used only with --source sampling")
+        reps = basket_bootstrap(panel, method, draws=draws, seed=rep_seed)
+        jk = basket_jackknife(panel, method)
+    s = reps.summary(coverage)
+    codes = reps.trust_codes
+    avg = s["average"].to_numpy()
+    ok = np.isfinite(avg) & (s["rank"].to_numpy() > 0)
+    est = pd.Series(avg[ok], index=codes[ok])
+    cov = reps.covariance().loc[est.index, est.index]
+    opts = dict(coverage=coverage, simultaneous=simultaneous, stepdown=True, draws=draws, seed=rank_seed,
+                lower_is_better=True)
+    try:
+        sets = rank_confidence_sets(est, cov, **opts)
+        adj = adjacent_pairs(est, cov, **opts)
+    except ValueError as exc:
+        raise MethodError(f"rank confidence sets: {exc}") from None
+    sets = sets.reindex(codes)
+    nxt = adj.set_index("unit").reindex(codes)
+    t = pd.DataFrame({
+        "Quarter": panel.quarter,
+        "Trust_code": codes.to_numpy(),
+        "Trust_name": s["trust_name"].to_numpy(),
+        "Trust_type": TRUST_TYPE_LABELS[panel.trust_type],
+        "Average_score": s["average_2dp"].to_numpy(),
+        "Average_score_unrounded": np.round(avg, 6),
+        "Average_se": np.round(s["se"].to_numpy(), 6),
+        "Segment": s["segment"].to_numpy(),
+        "Rank": s["rank"].to_numpy(),
+        "Average_rank": pd.array(sets["rank"].to_numpy(), dtype="Int64"),
+        "Rank_lower": pd.array(sets["lower"].to_numpy(), dtype="Int64"),
+        "Rank_upper": pd.array(sets["upper"].to_numpy(), dtype="Int64"),
+        "Interval": "simultaneous" if simultaneous else "marginal",
+        "Coverage": coverage,
+        "Next_trust_code": nxt["next_unit"].to_numpy(dtype=object),
+        "Distinguishable_from_next": pd.array(nxt["distinguishable"].to_numpy(dtype=object), dtype="boolean"),
+        "Percentile_rank_low": pd.array(s["rank_low"].to_numpy(), dtype="Int64"),
+        "Percentile_rank_high": pd.array(s["rank_high"].to_numpy(), dtype="Int64"),
+        "Median_rank": pd.array(s["rank_median"].to_numpy(), dtype="Int64"),
+        "Expected_rank": np.round(s["rank_mean"].to_numpy(), 3),
+    })
+    seg_cols = [f"P_segment_{k}" for k in range(1, 5)]
+    if (reps.segment == 5).any() or (s["segment"] == 5).any():
+        seg_cols.append("P_segment_5")
+    for c in seg_cols:
+        t[c] = s[c].to_numpy()
+    t["P_other_segment"] = s["P_other_segment"].to_numpy()
+    t["Nearest_cutoff"] = np.round(s["nearest_cutoff"].to_numpy(), 6)
+    t["Cutoff_distance_se"] = np.round(s["cutoff_distance_se"].to_numpy(), 3)
+    if jk is not None:
+        t["Average_se_jackknife"] = np.round(jk.se().to_numpy(), 6)
+    for k, v in reps.published().items():
+        t[k[0].upper() + k[1:]] = v
+    t["Rankability"] = round(float(reps.rankability()["rho"]), 4)
+    t["Headline"] = reps.headlines(coverage).to_numpy()
+    t["Source"] = reps.source
+    t["Method"] = method.name
+    t["Data"] = reps.data_label
+    ranked = t["Rank"] > 0
+    t = pd.concat([t[ranked].sort_values(["Rank", "Trust_code"], kind="stable"),
+                   t[~ranked].sort_values("Trust_code")]).reset_index(drop=True)
+    t.attrs["replicates"] = reps
+    return t
+
+
+def run(args) -> int:
+    coverage, draws, seed = _options(args)
+    ld = load(args)
+    if not ld.has_metrics:
+        raise InputError(f"'ranks' needs a NOF data file with metric rows for {ld.trust_type} trusts in {ld.quarter}: "
+                         "a league-table file alone carries only the averages, not the metric scores the "
+                         "uncertainty is built from", file=", ".join(sorted(ld.inputs.files)) or None,
+                         column="Metric_ID")
+    if args.denominators and args.source != "sampling":
+        raise MethodError("--denominators is used only with --source sampling")
+    den = read_denominators(args.denominators) if args.denominators else None
+    panel = ld.panel()
+    table = rank_table(panel, ld.method, source=args.source, coverage=coverage, simultaneous=args.simultaneous,
+                       draws=draws, seed=seed, denominators=den)
+    reps = table.attrs.pop("replicates")
+    print(f"nhs-league: note: intervals reflect {SOURCES[reps.source]}; rankability {table['Rankability'].iloc[0]:g}",
+          file=sys.stderr)
+    if reps.source == "sampling":
+        r = reps.resampled
+        fixed = r.loc[~r["resampled"], "metric_id"].tolist()
+        print(f"nhs-league: note: resampled {int(r['resampled'].sum())} of {len(r)} metrics"
+              + (f"; fixed (no sampling model or no denominators): {', '.join(fixed)}" if fixed else ""),
+              file=sys.stderr)
+    emit(table, args.output, force=args.force)
+    return 0

@@ -1,0 +1,103 @@
+"""``nhs-league report``: build the HTML reports from the notebook templates."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "report", help="build the HTML reports (papermill + nbconvert)",
+        description="Run the parameterised notebooks and export them as HTML reports under "
+                    "reports/<quarter>/<trust type>/, with a manifest beside each and an index page. "
+                    "With no arguments, builds the default suite (nhs_league/data/reports.yaml): the "
+                    "synthetic 2025/26 year and, when ../shared holds it, the real Q3 2025/26 figures. "
+                    "With --data, builds every report the given files support.")
+    p.add_argument("--data", nargs="+", metavar="PATH", default=None,
+                   help="input CSV files or folders (default: the suite's datasets)")
+    p.add_argument("--quarter", default=None, help="only this quarter, e.g. 2025Q4 or 'Q4 2025/26'")
+    p.add_argument("--trust-type", default=None,
+                   help="only this trust type: acute, mental-health-and-community (non-acute) or ambulance")
+    p.add_argument("--notebook", action="append", default=None, metavar="NAME",
+                   help="only this notebook (repeatable): league_table, rank_uncertainty, sensitivity, "
+                        "trust_profile, quarter_comparison")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a notebook parameter (repeatable); the value is read as the type of the "
+                        "notebook's default, e.g. --param draws=200 --param trust_code=R0A")
+    p.add_argument("--output", default=None, help="reports folder (default: reports/ in the project)")
+    p.add_argument("--build-dir", default=None,
+                   help="where executed notebooks are kept (default: build/notebooks/ in the project)")
+    p.add_argument("--suite", default=None, help="a suite YAML file instead of the built-in one")
+    p.add_argument("--force", action="store_true", help="overwrite existing reports")
+    p.add_argument("--jobs", type=int, default=None,
+                   help=f"notebooks run at once (default: the number of cores, {os.cpu_count()})")
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per notebook cell (default 600)")
+    p.add_argument("--list", action="store_true", help="list the reports that would be built, and stop")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def _parameters(items, notebooks) -> dict:
+    """``KEY=VALUE`` items typed by the defaults of the notebooks they go to."""
+    from ..report import NOTEBOOK_DIR, coerce_text, notebook_parameters
+
+    out = {}
+    if not items:
+        return out
+    names = notebooks or sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb"))
+    declared = {}
+    for nb in names:
+        declared.update(notebook_parameters(NOTEBOOK_DIR / f"{nb}.ipynb"))
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"--param expects KEY=VALUE, got {item!r}", column="--param")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if key not in declared:
+            raise InputError(f"unknown parameter {key!r}; the notebooks declare {sorted(declared)}",
+                             column="--param")
+        out[key] = coerce_text(key, text, declared[key])
+    return out
+
+
+def run(args) -> int:
+    from .. import report
+
+    params = _parameters(args.param, args.notebook)
+    if args.data:
+        plan = report.plan_for_data(args.data, quarter=args.quarter, trust_type=args.trust_type,
+                                    notebooks=args.notebook, parameters=params, suite=args.suite)
+    else:
+        plan = report.plan_suite(args.suite, quarter=args.quarter, trust_type=args.trust_type,
+                                 notebooks=args.notebook)
+        for job in plan.jobs:
+            job.parameters.update(params)
+    if args.notebook:
+        unknown = sorted(set(args.notebook) - {p.stem for p in report.NOTEBOOK_DIR.glob("*.ipynb")})
+        if unknown:
+            raise InputError(f"no notebook named {unknown[0]!r} in {report.NOTEBOOK_DIR}", column="--notebook")
+    output = Path(args.output) if args.output else report.REPORTS_DIR
+    if args.list:
+        report.validate_jobs(plan.jobs)
+        for job in plan.jobs:
+            print(job.html_path(output))
+        for what, why in plan.skipped:
+            print(f"not built: {what}: {why}", file=sys.stderr)
+        return 0
+    if not plan.jobs:
+        print("nhs-league: nothing to build for that choice", file=sys.stderr)
+    results = report.build(plan, output=output, build_dir=args.build_dir, force=args.force, jobs=args.jobs,
+                           timeout=args.timeout or report.CELL_TIMEOUT, progress=not args.quiet)
+    failed = [r for r in results if not r.ok]
+    for what, why in plan.skipped:
+        print(f"nhs-league: note: not built: {what}: {why}", file=sys.stderr)
+    for r in failed:
+        print(f"nhs-league: error: {r.line()}", file=sys.stderr)
+    done = len(results) - len(failed)
+    print(f"nhs-league: {done} report(s) written under {output} (index: {output / 'index.html'})"
+          + (f"; {len(failed)} failed" if failed else ""), file=sys.stderr)
+    return 2 if failed else 0

@@ -1,0 +1,117 @@
+"""``nhs-league sensitivity``: how the league table moves under other method choices.
+
+Writes, into the ``--output`` directory, one CSV per view (every file has a ``Data`` column,
+SYNTHETIC when the input is synthetic):
+
+* ``trusts.csv``         per trust: nominal rank, median rank, 5-95% band, largest shift,
+                         probability of a segment change (Monte Carlo);
+* ``table.csv``          per table: mean absolute rank change, share moving >= 10 places,
+                         share changing segment (mean and 5/50/95% over scenarios);
+* ``one_at_a_time.csv``  per choice and value, everything else nominal;
+* ``sobol.csv``          Sobol first-order and total indices of each choice, with intervals;
+* ``scenarios.csv``      every Monte Carlo scenario's parameters and its statistics;
+* ``choices.csv``        every choice: nominal value, values used, what it means;
+* ``concordance_domains.csv`` (and ``concordance_metrics.csv`` at metric level): Spearman
+                         correlations between domains (metrics), with pairwise n.
+
+The same inputs, space and seed give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..files import OutputExistsError, write_csv
+from ..pipeline import DATA_LABEL
+from .. import sensitivity as sens
+from .common import add_input_arguments, load
+
+FILES = ("trusts.csv", "table.csv", "one_at_a_time.csv", "sobol.csv", "scenarios.csv", "choices.csv",
+         "concordance_domains.csv", "concordance_metrics.csv")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "sensitivity", help="sensitivity of the ranking to method choices",
+        description="Re-run the league table under other method choices (weights, aggregation, "
+                    "scoring rule, segmentation, financial override, leaving out a metric or a "
+                    "domain, peer set): Monte Carlo over combined choices, one-at-a-time runs, "
+                    "Sobol indices and cross-metric concordance. From a data file with metric values "
+                    "the whole method is re-run; from domain scores only (--level domain) the "
+                    "choices that need raw values are not available.")
+    add_input_arguments(p, output_help="directory to write the CSV files into (required)")
+    p.add_argument("--space", default=None,
+                   help="scenario space preset name or YAML file (default: 'default' for metric-level "
+                        f"data, 'domain' for domain-level data; built in: {', '.join(sens.available_spaces())})")
+    p.add_argument("--level", choices=("auto", "metric", "domain"), default="auto",
+                   help="metric values (metric) or published domain scores (domain); auto: metric "
+                        "when the input has scored metric rows")
+    p.add_argument("--scenarios", type=int, default=10_000, help="Monte Carlo scenarios (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--sobol-n", type=int, default=None,
+                   help="Sobol base sample, a power of 2 (default: the space's sobol_n_base, else 1024)")
+    p.add_argument("--oat-draws", type=int, default=None,
+                   help="scenarios per random weight scheme in the one-at-a-time runs (default: the space's)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    if not args.output:
+        raise InputError("give --output DIR: the directory to write the CSV files into", column="--output")
+    if args.scenarios < 1:
+        raise InputError("--scenarios must be at least 1", column="--scenarios")
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} exists and is not a directory", column="--output")
+    existing = [str(out / f) for f in FILES if (out / f).exists()]
+    if existing and not args.force:
+        raise OutputExistsError(f"{existing[0]} exists"
+                                f"{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}: "
+                                "pass --force to overwrite")
+    ld = load(args)
+    data = sens.from_inputs(ld.inputs, ld.quarter, ld.trust_type, ld.method, level=args.level,
+                            catalogue=ld.catalogue)
+    space = sens.load_space(args.space or ("domain" if data.level == "domain" else "default"))
+    n_base = int(args.sobol_n or space.settings.get("sobol_n_base", 1024))
+    mc = sens.monte_carlo(data, space, args.scenarios, seed=args.seed)
+    for note in mc.notes:
+        print(f"nhs-league: note: {note}", file=sys.stderr)
+    oat = sens.one_at_a_time(data, space, draws=args.oat_draws, seed=args.seed)
+    sobol = sens.sobol_analysis(data, space, n_base, seed=args.seed)
+    label = DATA_LABEL[bool(data.synthetic)]
+    res = sens.resolve(space, data)
+    reg = sens.choices_table().set_index("choice")
+    choices = pd.DataFrame({
+        "choice": list(sens.CHOICE_ORDER),
+        "nominal": [res.nominal[c] for c in sens.CHOICE_ORDER],
+        "values": ["; ".join(res.values[c]) for c in sens.CHOICE_ORDER],
+        "varied": [c in res.factors for c in sens.CHOICE_ORDER],
+        "description": [reg.at[c, "description"] for c in sens.CHOICE_ORDER],
+        "applied": [reg.at[c, "applied"] for c in sens.CHOICE_ORDER],
+    })
+    choices.insert(0, "space", space.name)
+    choices["level"] = data.level
+    choices["method"] = data.method.name
+    choices["Data"] = label
+    tables = {
+        "trusts.csv": mc.trust_summary(),
+        "table.csv": mc.table_summary(),
+        "one_at_a_time.csv": sens.choice_summary(oat),
+        "sobol.csv": sobol,
+        "scenarios.csv": mc.scenarios(),
+        "choices.csv": choices,
+        "concordance_domains.csv": sens.domain_concordance(data).assign(Data=label),
+    }
+    if data.level == "metric":
+        tables["concordance_metrics.csv"] = sens.concordance(data).assign(Data=label)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        write_csv(df, out / name, force=True)
+    print(f"nhs-league: wrote {len(tables)} files to {out} ({args.scenarios} scenarios, seed {args.seed}, "
+          f"space {space.name}, {data.level} level{', SYNTHETIC data' if data.synthetic else ''})",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,1349 @@
+"""The report builder behind ``nhs-league report``, and what the report notebooks call.
+
+Two halves:
+
+**The runner.** :func:`plan_suite` (the default suite of ``nhs_league/data/reports.yaml``) or
+:func:`plan_for_data` (files given on the command line) turns a request into :class:`Job` s:
+one notebook template with one parameter set. :func:`build` then
+
+1. validates every job's parameters: types (against the literals in the notebook's
+   ``parameters`` cell, read with :func:`papermill.inspect_notebook`; an unknown parameter is
+   an error, not papermill's warning), the quarter parses, the trust type is known, the data
+   files exist, the method preset loads;
+2. checks every target (HTML report and its manifest) before running anything: an existing
+   report is never overwritten without ``force``;
+3. makes sure a Jupyter kernel that runs *this* interpreter is installed (:func:`ensure_kernel`);
+4. executes the notebooks with papermill, in parallel (one thread per job drives its own kernel
+   process; ``jobs`` at once), each with an explicit kernel, working folder and per-cell
+   timeout; executed notebooks are kept in ``build/`` (ignored by git);
+5. converts each executed notebook to HTML without code cells or prompts (nbconvert), writes it
+   atomically to ``reports/<quarter>/<trust type>/<name>.html`` with ``<name>.manifest.json``
+   beside it (package version, git commit, parameters, input-file SHA-256s, method preset,
+   time, Python/pandas/numpy versions), and rewrites ``reports/index.html``.
+
+A failing cell stops that notebook only; :func:`build` returns the failures, and the command
+prints one line per failure (notebook, cell, error, where the executed notebook was kept)
+and exits 2.
+
+**The notebook side.** Every notebook's second cell calls :func:`prepare` with its
+parameters: the same checks as the runner, then the inputs are read and a
+:class:`ReportContext` gives the panel, the league table and the SYNTHETIC/real banner.
+
+Paths are anchored on the package (``Path(__file__)``), never on the working directory.
+
+Examples
+--------
+>>> jobs = plan_suite()  # doctest: +SKIP
+>>> build(jobs, force=True)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as _dt
+import html
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import __version__
+from .errors import InputError, MethodError, NHSLeagueError
+from .files import OutputExistsError, atomic_write_text
+from .io import TRUST_TYPE_LABELS, Inputs, file_sha256, parse_trust_type, read_inputs, select_quarter
+from .methods import Method, default_method_for, load_method
+from .quarters import Quarter
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT = PACKAGE_DIR.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+SUITE_FILE = PACKAGE_DIR / "data" / "reports.yaml"
+REPORTS_DIR = ROOT / "reports"
+BUILD_DIR = ROOT / "build" / "notebooks"
+SYNTHETIC_DIR = ROOT / "data" / "synthetic" / "2025-26"
+KERNEL_NAME = "nhs-league"
+CELL_TIMEOUT = 600  # seconds per cell
+START_TIMEOUT = 120  # seconds for a kernel to start
+TRUST_TYPES = tuple(TRUST_TYPE_LABELS)
+#: Sources of the intervals a notebook can ask for (see nhs_league.uncertainty).
+UNCERTAINTY_SOURCES = ("metrics", "metrics-jackknife", "sampling")
+#: What a report says where the inputs cannot support an interval.
+NO_METRIC_SCORES = (
+    "These inputs hold no per-metric scores (a league-table file, or the real Q3 2025/26 extract, "
+    "which keeps only published averages, segments, domain scores and a few raw values). The "
+    "metric-basket bootstrap needs each trust's metric scores, so no interval is shown here rather "
+    "than an invented one.")
+
+__all__ = [
+    "Job", "JobResult", "ReportContext", "prepare", "plan_suite", "plan_for_data", "build",
+    "check_parameters", "validate_values", "ensure_kernel", "notebook_parameters", "manifest",
+    "write_index", "resolve_data", "synthetic_files", "override_effect", "median_trust",
+    "load_inputs", "capabilities", "load_suite",
+]
+
+
+# ======================================================================================
+# Parameters: one set of checks for the runner and the notebooks
+# ======================================================================================
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _check_type(name: str, value, default, *, where=None):
+    """``value`` must have the type of the notebook's default literal (int counts as float)."""
+    if default is None:
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+        want = "true or false"
+    elif isinstance(default, int):
+        ok = _is_int(value)
+        want = "a whole number"
+    elif isinstance(default, float):
+        ok = _is_int(value) or isinstance(value, (float, np.floating))
+        want = "a number"
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+        want = "text (in quotes in YAML, e.g. '2025Q3')"
+    elif isinstance(default, (list, tuple)):
+        ok = isinstance(value, (list, tuple)) and all(isinstance(x, (str, os.PathLike)) for x in value)
+        want = "a list of text items"
+    else:  # pragma: no cover - notebooks use only the literal types above
+        ok = True
+        want = type(default).__name__
+    if not ok:
+        raise InputError(f"parameter {name!r} must be {want}, got {value!r} ({type(value).__name__})",
+                         file=where, column=name)
+    if isinstance(default, float) and _is_int(value):
+        return float(value)
+    if isinstance(default, (list, tuple)):
+        return [str(x) for x in value]
+    return value
+
+
+def coerce_text(name: str, text: str, default):
+    """A ``KEY=VALUE`` value from the command line, converted to the type of the default.
+
+    This is what avoids papermill's trap where ``-p quarter 2024`` arrives as an int: the
+    notebook's default says ``quarter`` is text, so the value stays text.
+
+    Examples
+    --------
+    >>> coerce_text("quarter", "2024", "2025Q3"), coerce_text("draws", "200", 500)
+    ('2024', 200)
+    >>> coerce_text("data", "a.csv,b.csv", [])
+    ['a.csv', 'b.csv']
+    """
+    try:
+        if isinstance(default, bool):
+            low = text.strip().lower()
+            if low not in ("true", "false", "yes", "no", "1", "0"):
+                raise ValueError(text)
+            return low in ("true", "yes", "1")
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, (list, tuple)):
+            return [x.strip() for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"parameter {name!r}: cannot read {text!r} as {type(default).__name__}",
+                         column=name) from None
+    return text
+
+
+def validate_values(params: dict, *, where=None) -> dict:
+    """Check the meaning of the common parameters; returns them normalised.
+
+    Checks: ``quarter`` parses (returned as a code such as ``2025Q3``), ``previous_quarter``
+    is blank or parses, ``trust_type`` is known, every ``data`` file exists (returned as
+    absolute paths; an empty list means the committed synthetic year), ``method`` is blank
+    or a preset that loads, ``seed`` >= 0, ``coverage`` in (0, 1), ``draws`` >= 1,
+    ``tau`` >= 1.
+
+    Examples
+    --------
+    >>> validate_values({"quarter": "Q3 2025/26", "trust_type": "non-acute"})
+    {'quarter': '2025Q3', 'trust_type': 'mental-health-and-community'}
+    """
+    out = dict(params)
+    for key in ("quarter", "previous_quarter"):
+        if key in out and not (key == "previous_quarter" and out[key] in ("", None)):
+            try:
+                out[key] = Quarter.parse(out[key]).code
+            except ValueError as exc:
+                raise InputError(str(exc), file=where, column=key) from None
+    if "trust_type" in out:
+        try:
+            out["trust_type"] = parse_trust_type(out["trust_type"])
+        except InputError as exc:
+            raise InputError(exc.message, file=where, column="trust_type") from None
+    if "data" in out:
+        out["data"] = [str(p) for p in resolve_data(out["data"], where=where)]
+    if out.get("method"):
+        try:
+            load_method(out["method"])
+        except MethodError as exc:
+            raise InputError(str(exc), file=where, column="method") from None
+    if "uncertainty" in out and out["uncertainty"] not in UNCERTAINTY_SOURCES:
+        raise InputError(f"parameter 'uncertainty' must be one of {list(UNCERTAINTY_SOURCES)}, got "
+                         f"{out['uncertainty']!r}", file=where, column="uncertainty")
+    checks = {"seed": lambda v: v >= 0, "coverage": lambda v: 0 < v < 1, "draws": lambda v: v >= 1,
+              "tau": lambda v: v >= 1}
+    words = {"seed": "must be 0 or more", "coverage": "must be between 0 and 1 (e.g. 0.95)",
+             "draws": "must be at least 1", "tau": "must be at least 1"}
+    for key, ok in checks.items():
+        if key in out and not ok(out[key]):
+            raise InputError(f"parameter {key!r} {words[key]}, got {out[key]!r}", file=where, column=key)
+    return out
+
+
+def notebook_parameters(notebook) -> dict:
+    """The parameters a notebook declares: ``{name: default value}`` (literals evaluated).
+
+    Uses :func:`papermill.inspect_notebook` on the cell tagged ``parameters``.
+    """
+    import papermill
+
+    path = Path(notebook)
+    if not path.exists():
+        raise InputError("notebook not found", file=path)
+    spec = papermill.inspect_notebook(str(path))
+    out = {}
+    for name, info in spec.items():
+        try:
+            out[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            raise InputError(f"the default of parameter {name!r} is not a plain literal: {info['default']!r}",
+                             file=path, column=name) from None
+    if not out:
+        raise InputError("the notebook has no cell tagged 'parameters'", file=path)
+    missed = sorted(_assigned_names(path) - set(out))
+    if missed:
+        raise InputError(f"papermill cannot read the parameter line(s) of {missed} (one plain literal per line; "
+                         "no '=' inside the comment)", file=path, column=missed[0])
+    return out
+
+
+def _assigned_names(path: Path) -> set[str]:
+    """Names assigned in the notebook's ``parameters`` cell, as Python itself reads it."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    names = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def check_parameters(notebook, params: dict, *, declared: dict | None = None) -> dict:
+    """Validate ``params`` for ``notebook``: every name declared, types as the defaults, values sound.
+
+    Raises :class:`InputError` naming the notebook and the parameter. Returns the
+    normalised parameters (see :func:`validate_values`).
+    """
+    declared = notebook_parameters(notebook) if declared is None else declared
+    name = Path(notebook).stem
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise InputError(f"unknown parameter(s) {unknown} for notebook {name}; it declares "
+                         f"{sorted(declared)}", file=notebook, column=unknown[0])
+    checked = {k: _check_type(k, v, declared[k], where=notebook) for k, v in params.items()}
+    return validate_values(checked, where=notebook)
+
+
+# ======================================================================================
+# Data
+# ======================================================================================
+def synthetic_files(root=None) -> list[Path]:
+    """The committed synthetic 2025/26 year: every CSV under ``data/synthetic/2025-26/``.
+
+    Raises :class:`InputError` when it has not been generated (``nhs-league synth``).
+    """
+    d = Path(root) if root is not None else SYNTHETIC_DIR
+    files = sorted(p for p in d.rglob("*.csv") if p.is_file()) if d.is_dir() else []
+    if not files:
+        raise InputError("the synthetic year is not there: run `nhs-league synth` first", file=d)
+    return files
+
+
+def resolve_data(data, *, where=None) -> list[Path]:
+    """Input paths as absolute paths; folders expand to the CSV files under them.
+
+    An empty list means the committed synthetic year; relative paths are taken from the
+    project folder (not the working directory). A missing file is an :class:`InputError`.
+    """
+    if isinstance(data, (str, os.PathLike)):
+        data = [data]
+    if not data:
+        return synthetic_files()
+    out = []
+    for item in data:
+        p = Path(item).expanduser()
+        if not p.is_absolute():
+            p = (ROOT / p) if (ROOT / p).exists() or not p.exists() else p.resolve()
+        if p.is_dir():
+            found = sorted(x for x in p.rglob("*.csv") if x.is_file())
+            if not found:
+                raise InputError("folder holds no CSV file", file=p, column="data")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p.resolve())
+        else:
+            raise InputError("data file not found", file=p if where is None else f"{where}: {p}", column="data")
+    return out
+
+
+def _is_extract(path: Path) -> bool:
+    from .realdata import EXTRACT_FILE
+
+    return Path(path).name == EXTRACT_FILE
+
+
+def load_inputs(paths) -> Inputs:
+    """Read the inputs: official CSV files, or the real-data extract (read by its adapter)."""
+    paths = [Path(p) for p in paths]
+    extract = [p for p in paths if _is_extract(p)]
+    if extract:
+        if len(paths) > 1:
+            raise InputError("the real-data extract must be read on its own, not with other files",
+                             file=extract[0], column="data")
+        from .realdata import read_extract
+
+        return read_extract(extract[0])
+    return read_inputs(paths)
+
+
+def data_label(paths) -> str:
+    """``"SYNTHETIC"`` when every input file is marked synthetic (``Data_source``), else ``"real"``."""
+    from .io import _is_synthetic, read_raw_csv
+
+    flags = []
+    for p in paths:
+        if _is_extract(Path(p)):
+            flags.append(False)
+            continue
+        try:
+            flags.append(_is_synthetic(read_raw_csv(p)))
+        except InputError:
+            flags.append(False)
+    return "SYNTHETIC" if flags and all(flags) else "real"
+
+
+def capabilities(inputs: Inputs, quarter: str, trust_type: str) -> set[str]:
+    """What the inputs support for one quarter and trust type.
+
+    * ``table``: a league table can be made (metric data or a league-table file);
+    * ``metric_scores``: metric-level data, so the basket bootstrap and the rank sets work;
+    * ``domain_scores``: published domain scores (``OF4000``-``OF4005``);
+    * ``previous_quarter``: metric-level data for the quarter before as well.
+
+    The real-data extract holds no per-metric scores, so it never has ``metric_scores``.
+    """
+    from .catalogue import DOMAIN_SCORE_IDS, load_catalogue, score_id_map
+
+    out = set()
+    m, lg = inputs.metrics, inputs.league
+    extract = any(_is_extract(Path(f)) for f in inputs.files)
+    cat = load_catalogue()
+    scored = set(cat.index[cat["rule"].isin(["continuous", "finance_position", "published"])]) | set(
+        score_id_map(cat))
+
+    def rows(q):
+        if not len(m):
+            return m
+        return m[(m["trust_type"] == trust_type) & m["quarter"].isin([q, ""])]
+
+    here = rows(quarter)
+    if len(here) or (len(lg) and ((lg["trust_type"] == trust_type) & lg["quarter"].isin([quarter, ""])).any()):
+        out.add("table")
+    if not extract and len(here) and here["metric_id"].isin(scored).any():
+        out.add("metric_scores")
+    if len(here) and here["metric_id"].isin(list(DOMAIN_SCORE_IDS.values())).any():
+        out.add("domain_scores")
+    prev = rows(Quarter.parse(quarter).previous().code) if len(m) else m
+    if not extract and len(prev) and (prev["quarter"] != "").any() and prev["metric_id"].isin(scored).any():
+        out.add("previous_quarter")
+    return out
+
+
+# ======================================================================================
+# The notebook side
+# ======================================================================================
+@dataclass
+class ReportContext:
+    """Validated parameters and the inputs of one report (what a notebook works on)."""
+
+    quarter: str
+    trust_type: str
+    paths: list
+    inputs: Inputs
+    method: Method
+    seed: int = 0
+    coverage: float = 0.95
+    draws: int = 500
+    extra: dict = field(default_factory=dict)
+    method_requested: str = ""
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.inputs.synthetic)
+
+    @property
+    def label(self) -> str:
+        """``"SYNTHETIC"`` or ``"real"`` (the ``Data`` column of the tables)."""
+        return "SYNTHETIC" if self.synthetic else "real"
+
+    @property
+    def quarter_label(self) -> str:
+        return Quarter.parse(self.quarter).label
+
+    @property
+    def trust_type_label(self) -> str:
+        return TRUST_TYPE_LABELS[self.trust_type]
+
+    @cached_property
+    def capabilities(self) -> set[str]:
+        return capabilities(self.inputs, self.quarter, self.trust_type)
+
+    @property
+    def has_metric_scores(self) -> bool:
+        return "metric_scores" in self.capabilities
+
+    @cached_property
+    def panel(self):
+        """The :class:`~nhs_league.pipeline.Panel` (metric-level data only)."""
+        from .pipeline import build_panel
+
+        if not self.has_metric_scores:
+            raise InputError(f"the inputs hold no metric-level data for {self.trust_type} trusts in "
+                             f"{self.quarter}: this analysis needs a NOF data file", column="data")
+        return build_panel(self.inputs, self.quarter, self.trust_type)
+
+    def panel_for(self, quarter: str):
+        """The panel of another quarter of the same inputs and trust type."""
+        from .pipeline import build_panel
+
+        return build_panel(self.inputs, Quarter.parse(quarter).code, self.trust_type)
+
+    @cached_property
+    def result(self) -> dict:
+        """``pipeline.compute`` on the panel with the method."""
+        from .pipeline import compute
+
+        return compute(self.panel, self.method)
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The league table: a full recompute from metric data, else re-derived from the
+        published averages and deficit flags of a league-table file."""
+        from .pipeline import league_table, league_table_from_published
+
+        if self.has_metric_scores:
+            return league_table(self.panel, self.method, self.result)
+        if "table" not in self.capabilities:
+            raise InputError(f"no {self.trust_type} rows for {self.quarter} in the inputs", column="data")
+        return league_table_from_published(self.inputs, self.quarter, self.trust_type, self.method)
+
+    @property
+    def names(self) -> pd.Series:
+        """Trust names by trust code."""
+        return self.table.set_index("Trust_code")["Trust_name"]
+
+    def banner(self):
+        """What the report is about: data label, quarter, trust type, method, files (escaped HTML)."""
+        from .charts import HTMLFragment, OKABE_ITO
+
+        if self.synthetic:
+            head = ("SYNTHETIC DATA — every figure in this report is computed from the project's "
+                    "synthetic year. The trusts, names and values are made up; nothing here is about a "
+                    "real NHS trust.")
+            style = "background:#fff3cd;border:2px solid #000;"
+        else:
+            source = (self.inputs.metrics.attrs.get("source") or self.inputs.league.attrs.get("source")
+                      or "published NHS England files")
+            head = f"Real published data ({source})."
+            style = f"background:#eef5fb;border:2px solid {OKABE_ITO['blue']};"
+        files = "".join(f"<li>{html.escape(Path(p).name)}</li>" for p in self.paths)
+        rows = [("Quarter", f"{self.quarter_label} ({self.quarter})"), ("Trust type", self.trust_type_label),
+                ("Method preset", f"{self.method.name} (fingerprint {self.method.fingerprint()})"),
+                ("Seed", str(self.seed)), ("Coverage", f"{self.coverage:.0%}"), ("Draws", str(self.draws))]
+        rows += [(k.replace("_", " ").capitalize(), str(v)) for k, v in self.extra.items()]
+        table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                        for k, v in rows)
+        text = f"{head}\n" + "\n".join(f"{k}: {v}" for k, v in rows)
+        return HTMLFragment(f'<div class="nhs-banner" style="{style}padding:8px;margin:6px 0">'
+                            f"<p><strong>{html.escape(head)}</strong></p><table>{table}</table>"
+                            f"<p>Input files:</p><ul>{files}</ul></div>", text)
+
+
+def prepare(*, quarter, trust_type, data=(), method="", seed=0, coverage=0.95, draws=500, **extra) -> ReportContext:
+    """Validate a notebook's parameters and read its inputs (the notebooks' second cell).
+
+    Parameters
+    ----------
+    quarter : str
+        Quarter code or label (``2025Q3``, ``Q3 2025/26``).
+    trust_type : str
+        ``acute``, ``mental-health-and-community`` (alias ``non-acute``) or ``ambulance``.
+    data : list of str
+        Input files (data files and/or league-table files, or the real-data extract);
+        empty = the committed synthetic year.
+    method : str
+        Method preset name or YAML file; empty = NHS England's preset for the quarter.
+    seed, coverage, draws
+        Random seed, confidence level and number of replicates.
+    **extra
+        Other notebook parameters (shown in the banner, validated where known).
+
+    Returns
+    -------
+    ReportContext
+
+    Examples
+    --------
+    >>> ctx = prepare(quarter="2025Q4", trust_type="acute", data=[])  # doctest: +SKIP
+    >>> ctx.label  # doctest: +SKIP
+    'SYNTHETIC'
+    """
+    for name, value, kind in [("quarter", quarter, str), ("trust_type", trust_type, str), ("method", method, str)]:
+        if not isinstance(value, kind):
+            raise InputError(f"parameter {name!r} must be text, got {value!r}", column=name)
+    if isinstance(seed, bool) or not _is_int(seed):
+        raise InputError(f"parameter 'seed' must be a whole number, got {seed!r}", column="seed")
+    if isinstance(draws, bool) or not _is_int(draws):
+        raise InputError(f"parameter 'draws' must be a whole number, got {draws!r}", column="draws")
+    if isinstance(coverage, bool) or not isinstance(coverage, (int, float)):
+        raise InputError(f"parameter 'coverage' must be a number, got {coverage!r}", column="coverage")
+    v = validate_values({"quarter": quarter, "trust_type": trust_type, "data": list(data), "method": method,
+                         "seed": seed, "coverage": coverage, "draws": draws, **extra})
+    paths = [Path(p) for p in v["data"]]
+    inputs = load_inputs(paths)
+    q = select_quarter(inputs, v["quarter"])
+    m = load_method(method) if method else default_method_for(q)
+    extra_out = {k: v[k] for k in extra}
+    return ReportContext(q, v["trust_type"], paths, inputs, m, int(seed), float(coverage), int(draws), extra_out,
+                         method)
+
+
+def override_effect(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The financial override in numbers: trusts per segment before/after, and who was capped.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A league table (columns ``Raw_segment``, ``Segment``, ``Trust_code``, ``Trust_name``,
+        ``Average_score``, ``Trust_in_financial_deficit``).
+
+    Returns
+    -------
+    counts : pandas.DataFrame
+        Indexed by segment 1-4 (and 5 if any), columns ``raw`` and ``adjusted``.
+    capped : pandas.DataFrame
+        The trusts whose segment the override changed, in league order.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"Trust_code": ["A", "B"], "Trust_name": ["a", "b"], "Average_score": [2.0, 2.5],
+    ...                   "Raw_segment": [1, 3], "Segment": [3, 3], "Trust_in_financial_deficit": ["Yes", "No"],
+    ...                   "Rank": [1, 1]})
+    >>> override_effect(t)[0].loc[[1, 3]].to_dict("index")
+    {1: {'raw': 1, 'adjusted': 0}, 3: {'raw': 1, 'adjusted': 2}}
+    """
+    segs = sorted(set(range(1, 5)) | set(pd.unique(table["Segment"])) - {0})
+    counts = pd.DataFrame({
+        "raw": table["Raw_segment"].value_counts().reindex(segs, fill_value=0).astype(np.int64),
+        "adjusted": table["Segment"].value_counts().reindex(segs, fill_value=0).astype(np.int64),
+    })
+    counts.index.name = "segment"
+    moved = table["Raw_segment"].to_numpy() != table["Segment"].to_numpy()
+    moved &= table["Segment"].to_numpy() != 5
+    cols = [c for c in ["Rank", "Trust_code", "Trust_name", "Average_score", "Trust_in_financial_deficit",
+                        "Raw_segment", "Segment"] if c in table.columns]
+    return counts, table.loc[moved, cols].reset_index(drop=True)
+
+
+def median_trust(table: pd.DataFrame) -> str:
+    """The trust code at the middle of the league order (ranked trusts only).
+
+    Examples
+    --------
+    >>> median_trust(pd.DataFrame({"Trust_code": ["A", "B", "C"], "Rank": [1, 2, 3]}))
+    'B'
+    """
+    ranked = table[table["Rank"] > 0].sort_values(["Rank", "Trust_code"], kind="stable")
+    if not len(ranked):
+        raise InputError("no ranked trust to pick a median from", column="trust_code")
+    return str(ranked["Trust_code"].iloc[(len(ranked) - 1) // 2])
+
+
+# ======================================================================================
+# Analyses the notebooks show (each combines library parts; no plotting here)
+# ======================================================================================
+LEAGUE_COLUMNS = ["Rank", "Trust_code", "Trust_name", "Trust_subtype", "Average_score", "Raw_segment",
+                  "Trust_in_financial_deficit", "Segment", "Published_segment", "Published_rank", "Data"]
+
+
+def league_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The columns of a league table shown in a report (those present, in a fixed order)."""
+    return table[[c for c in LEAGUE_COLUMNS if c in table.columns]]
+
+
+def replicates(ctx: ReportContext, *, panel=None, method=None):
+    """Replicate league tables from the source named by the ``uncertainty`` parameter.
+
+    ``metrics`` (default): bootstrap over each trust's metric scores; ``metrics-jackknife``:
+    leave one metric out; ``sampling``: parametric bootstrap of numerators/denominators.
+    Cached on the context for its own panel.
+    """
+    from .uncertainty import basket_bootstrap, basket_jackknife, sampling_replicates
+
+    own = panel is None and method is None
+    if own and "_replicates" in ctx.__dict__:
+        return ctx.__dict__["_replicates"]
+    panel = ctx.panel if panel is None else panel
+    method = ctx.method if method is None else method
+    source = ctx.extra.get("uncertainty", "metrics")
+    if source == "metrics-jackknife":
+        reps = basket_jackknife(panel, method)
+    elif source == "sampling":
+        reps = sampling_replicates(panel, method, draws=ctx.draws, seed=ctx.seed)
+    else:
+        reps = basket_bootstrap(panel, method, draws=ctx.draws, seed=ctx.seed)
+    if own:
+        ctx.__dict__["_replicates"] = reps
+    return reps
+
+
+def _estimates(reps) -> tuple[pd.Series, pd.DataFrame]:
+    est = pd.Series(np.asarray(reps.nominal["average"], dtype=float), index=reps.trust_codes, name="average")
+    ok = est.notna().to_numpy()
+    cov = reps.covariance()
+    return est[ok], cov.loc[ok, ok]
+
+
+@dataclass
+class Positions:
+    """Averages with intervals in order of the average, adjacent-pair verdicts and runs."""
+
+    frame: pd.DataFrame  # index trust code (best first): name, estimate, lower, upper, league_rank, segment
+    adjacent: pd.DataFrame  # ranks.adjacent_pairs
+    runs: pd.Series  # ranks.runs
+    label: str  # what the intervals are
+
+
+def positions(ctx: ReportContext, reps=None) -> Positions:
+    """Each trust's average with its interval, in order of the average, with the runs of
+    neighbours the rank test cannot tell apart (:func:`nhs_league.ranks.adjacent_pairs`).
+
+    The interval is the percentile interval of the bootstrap replicates at ``ctx.coverage``
+    (jackknife: average ± z·se). Pairs are judged with the simultaneous family at the same
+    coverage, using the replicates' covariance.
+    """
+    from statistics import NormalDist
+
+    from . import ranks
+
+    reps = replicates(ctx) if reps is None else reps
+    est, cov = _estimates(reps)
+    adj = ranks.adjacent_pairs(est, cov, coverage=ctx.coverage, draws=ctx.draws, seed=ctx.seed)
+    run = ranks.runs(adj)
+    order = list(run.index) if len(run) else list(est.index)
+    se = reps.se().reindex(est.index)
+    if reps.kind == "bootstrap":
+        s = reps.summary(ctx.coverage)
+        lower, upper = s["average_low"].reindex(est.index), s["average_high"].reindex(est.index)
+        how = f"{ctx.coverage:.0%} percentile interval, {reps.label}"
+    else:
+        z = NormalDist().inv_cdf(0.5 + ctx.coverage / 2)
+        lower, upper = est - z * se, est + z * se
+        how = f"{ctx.coverage:.0%} interval (average ± {z:.2f} jackknife SE), {reps.label}"
+    names = pd.Series(reps.trust_names, index=reps.trust_codes)
+    frame = pd.DataFrame({
+        "name": names.reindex(est.index), "estimate": est, "lower": lower, "upper": upper, "se": se,
+        "league_rank": pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(est.index),
+        "segment": pd.Series(reps.nominal["segment"], index=reps.trust_codes).reindex(est.index),
+    }).loc[order]
+    frame["run"] = run.reindex(frame.index) if len(run) else 1
+    return Positions(frame, adj, run, how)
+
+
+def runs_table(pos: Positions) -> pd.DataFrame:
+    """One row per run of indistinguishable neighbours: size, first and last trust, score range."""
+    f = pos.frame.reset_index()
+    g = f.groupby("run", sort=True)
+    return pd.DataFrame({
+        "Trusts": g.size(), "First (best)": g["name"].first(), "Last": g["name"].last(),
+        "Average from": g["estimate"].min().round(3), "Average to": g["estimate"].max().round(3),
+    }).reset_index(names="Run")
+
+
+def rank_set_table(ctx: ReportContext, reps=None, tau: int = 10) -> pd.DataFrame:
+    """Marginal and simultaneous rank confidence sets, and the τ-best / τ-worst sets.
+
+    Ranks here are ranks of the average score (1 = best), not league ranks: the league
+    also orders by segment, which the financial override changes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by trust code in rank order: ``name``, ``average``, ``rank``,
+        ``marginal_lower``/``_upper``, ``simultaneous_lower``/``_upper``, ``could_be_top``
+        and ``could_be_bottom`` (τ-best and τ-worst membership, τ = min(tau, trusts)),
+        ``league_rank``. ``attrs["tau"]`` holds the τ used.
+    """
+    from . import ranks
+
+    reps = replicates(ctx) if reps is None else reps
+    est, cov = _estimates(reps)
+    kw = dict(coverage=ctx.coverage, draws=ctx.draws, seed=ctx.seed)
+    marg = ranks.rank_confidence_sets(est, cov, simultaneous=False, **kw)
+    simu = ranks.rank_confidence_sets(est, cov, simultaneous=True, **kw)
+    t = max(1, min(int(tau), len(est)))
+    best = ranks.tau_best_set(est, t, cov, **kw)
+    worst = ranks.tau_worst_set(est, t, cov, **kw)
+    names = pd.Series(reps.trust_names, index=reps.trust_codes)
+    out = pd.DataFrame({
+        "name": names.reindex(est.index), "average": est.round(3), "rank": marg["rank"],
+        "marginal_lower": marg["lower"], "marginal_upper": marg["upper"],
+        "simultaneous_lower": simu["lower"], "simultaneous_upper": simu["upper"],
+        "could_be_top": best, "could_be_bottom": worst,
+        "league_rank": pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(est.index),
+    }).sort_values(["rank", "average"], kind="stable")
+    out.attrs["tau"] = t
+    return out
+
+
+def segment_probability_table(reps) -> pd.DataFrame:
+    """P(segment k) per trust (columns 1-4, and 5 when any trust is in it), in league order."""
+    p = reps.segment_probabilities()
+    p.columns = [int(c.rsplit("_", 1)[1]) for c in p.columns]
+    if not (p[5] > 0).any():
+        p = p.drop(columns=5)
+    rank = pd.Series(reps.nominal["rank"], index=reps.trust_codes)
+    order = rank.where(rank > 0, np.iinfo(np.int64).max).sort_values(kind="stable").index
+    return p.loc[order]
+
+
+def metric_score_frame(ctx: ReportContext) -> pd.DataFrame:
+    """The 1-4 metric scores of the report's run: trusts (codes) by metrics (IDs)."""
+    return pd.DataFrame(ctx.result["scores"], index=ctx.panel.trusts.index, columns=ctx.panel.metric_ids)
+
+
+def pick_trust(ctx: ReportContext, trust_code: str) -> str:
+    """``trust_code`` checked against the table; blank = the median-ranked trust."""
+    table = ctx.table
+    if not trust_code:
+        return median_trust(table)
+    code = trust_code.strip().upper()
+    if code not in set(table["Trust_code"]):
+        raise InputError(f"trust {trust_code!r} is not among the {len(table)} {ctx.trust_type} trusts of "
+                         f"{ctx.quarter} in the inputs", column="trust_code")
+    return code
+
+
+def proportion_metrics(ctx: ReportContext, trust_code: str, *, min_trusts: int = 5) -> list[tuple]:
+    """The trust's proportion metrics with numerators and denominators, for funnel plots.
+
+    Returns a list of ``(metric_id, name, numerators, denominators, scale)`` where the two
+    Series are indexed by trust code (trusts with a usable pair only) and ``scale`` turns
+    a proportion into the published value (100 for percentages).
+    """
+    from .catalogue import load_catalogue
+
+    panel = ctx.panel
+    cat = load_catalogue()
+    out = []
+    codes = panel.trusts.index
+    for j, mid in enumerate(panel.metric_ids):  # a loop over metrics (tens), not trusts
+        if mid not in cat.index or cat.at[mid, "distribution"] != "binomial":
+            continue
+        num = pd.Series(panel.numerators[:, j], index=codes)
+        den = pd.Series(panel.denominators[:, j], index=codes)
+        ok = num.notna() & den.notna() & (den > 0) & (num >= 0) & (num <= den)
+        if ok.sum() < min_trusts or not ok.get(trust_code, False):
+            continue
+        scale = float(cat.at[mid, "scale"]) if str(cat.at[mid, "scale"]).strip() else 1.0
+        out.append((mid, str(cat.at[mid, "name"]), num[ok], den[ok], scale))
+    return out
+
+
+def _method_for(ctx: ReportContext, quarter: str) -> Method:
+    return load_method(ctx.method_requested) if ctx.method_requested else default_method_for(quarter)
+
+
+def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
+    """The trust's average, interval, rank and segment in every quarter of the inputs.
+
+    Each quarter uses its own method preset (Q1 2025/26 quartiles, cut-offs after) unless a
+    method was given, and the same source of uncertainty as the report.
+    """
+    rows = []
+    for q in ctx.inputs.quarters:  # at most a handful of quarters
+        if "metric_scores" not in capabilities(ctx.inputs, q, ctx.trust_type):
+            continue
+        panel = ctx.panel if q == ctx.quarter else ctx.panel_for(q)
+        if trust_code not in panel.trusts.index:
+            continue
+        m = ctx.method if q == ctx.quarter else _method_for(ctx, q)
+        reps = replicates(ctx) if q == ctx.quarter else replicates(ctx, panel=panel, method=m)
+        s = reps.summary(ctx.coverage if reps.kind == "bootstrap" else 0.9).loc[trust_code]
+        se = float(s["se"])
+        lo = s["average_low"] if "average_low" in s else s["average"] - 1.96 * se
+        hi = s["average_high"] if "average_high" in s else s["average"] + 1.96 * se
+        rows.append({"quarter": Quarter.parse(q).label, "estimate": float(s["average"]), "lower": float(lo),
+                     "upper": float(hi), "rank": int(s["rank"]), "segment": int(s["segment"]), "method": m.name})
+    return pd.DataFrame(rows, columns=["quarter", "estimate", "lower", "upper", "rank", "segment", "method"])
+
+
+def compare_quarters(ctx: ReportContext, previous: str = "") -> pd.DataFrame:
+    """Each trust's move between ``previous`` (blank = the quarter before) and ``ctx.quarter``.
+
+    Uses :meth:`nhs_league.uncertainty.Replicates.quarter_change` (both quarters' replicates
+    from the report's source, each quarter with its own method preset unless one was given)
+    and adds the interval of the change, ranks and segments in both quarters.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by trust code, sorted by change (most improved first): ``trust_name``,
+        ``average_before``, ``average``, ``change``, ``lower``, ``upper``, ``z``, ``verdict``,
+        ``beyond_noise``, ``rank_before``, ``rank``, ``segment_before``, ``segment``.
+        ``attrs``: ``previous``, ``methods``, ``unmatched``.
+    """
+    from statistics import NormalDist
+
+    prev_q = Quarter.parse(previous).code if previous else Quarter.parse(ctx.quarter).previous().code
+    if prev_q == ctx.quarter:
+        raise InputError("previous_quarter is the report's own quarter", column="previous_quarter")
+    if "metric_scores" not in capabilities(ctx.inputs, prev_q, ctx.trust_type):
+        raise InputError(f"the inputs hold no metric-level data for {ctx.trust_type} trusts in {prev_q}",
+                         column="previous_quarter")
+    now = replicates(ctx)
+    m_prev = _method_for(ctx, prev_q)
+    before = replicates(ctx, panel=ctx.panel_for(prev_q), method=m_prev)
+    ch = now.quarter_change(before, coverage=ctx.coverage)
+    crit = NormalDist().inv_cdf(0.5 + ctx.coverage / 2)
+    sd = np.sqrt(ch["se"] ** 2 + ch["se_before"] ** 2)
+    ch["lower"] = ch["change"] - crit * sd
+    ch["upper"] = ch["change"] + crit * sd
+    ch["beyond_noise"] = ch["verdict"].isin(["better", "worse"])
+    for col, reps in (("", now), ("_before", before)):
+        ch[f"rank{col}"] = pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(ch.index)
+        ch[f"segment{col}"] = pd.Series(reps.nominal["segment"], index=reps.trust_codes).reindex(ch.index)
+    out = ch.sort_values(["change"], kind="stable")
+    out.attrs.update(previous=prev_q, previous_label=Quarter.parse(prev_q).label, methods={prev_q: m_prev.name, ctx.quarter: ctx.method.name},
+                     unmatched=ch.attrs.get("unmatched", []))
+    return out
+
+
+def segment_moves(cmp: pd.DataFrame) -> pd.DataFrame:
+    """Segment before x segment after: counts of trusts, and of those whose move is beyond noise."""
+    t = pd.crosstab(cmp["segment_before"], cmp["segment"], rownames=["segment before"], colnames=["segment now"])
+    return t
+
+# ======================================================================================
+# Jobs and the suite
+# ======================================================================================
+@dataclass
+class Job:
+    """One notebook run with one parameter set, and where its outputs go."""
+
+    notebook: str  # notebook name (file stem in notebooks/)
+    parameters: dict
+    name: str  # output file stem, e.g. "league_table" or "trust_profile-R0A"
+    quarter: str
+    trust_type: str
+    dataset: str = ""
+    title: str = ""
+
+    @property
+    def notebook_path(self) -> Path:
+        return NOTEBOOK_DIR / f"{self.notebook}.ipynb"
+
+    def html_path(self, output) -> Path:
+        return Path(output) / self.quarter / self.trust_type / f"{self.name}.html"
+
+    def manifest_path(self, output) -> Path:
+        return Path(output) / self.quarter / self.trust_type / f"{self.name}.manifest.json"
+
+    def build_path(self, build_dir) -> Path:
+        return Path(build_dir) / self.quarter / self.trust_type / f"{self.name}.ipynb"
+
+    @property
+    def key(self) -> str:
+        return f"{self.notebook} ({self.quarter}, {self.trust_type}{', ' + self.name if self.name != self.notebook else ''})"
+
+
+@dataclass
+class Plan:
+    """Jobs to run, and analyses that cannot be run (with the reason, for the index)."""
+
+    jobs: list
+    skipped: list = field(default_factory=list)  # (what, why)
+    notes: list = field(default_factory=list)
+
+
+def load_suite(path=None) -> dict:
+    """The suite file (``nhs_league/data/reports.yaml``), checked for its keys."""
+    p = Path(path) if path is not None else SUITE_FILE
+    try:
+        suite = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read the report suite: {exc}", file=p) from None
+    if not isinstance(suite, dict) or not isinstance(suite.get("reports"), list):
+        raise InputError("a report suite is a mapping with a 'reports' list", file=p)
+    for key in ("notebooks", "datasets", "defaults"):
+        suite.setdefault(key, {})
+    for i, r in enumerate(suite["reports"]):
+        if not isinstance(r, dict) or "notebook" not in r:
+            raise InputError(f"report entry {i + 1} has no 'notebook'", file=p)
+        if r["notebook"] not in suite["notebooks"]:
+            raise InputError(f"report entry {i + 1}: notebook {r['notebook']!r} is not listed under 'notebooks'",
+                             file=p)
+    suite["_path"] = str(p)
+    return suite
+
+
+_TYPE_IN_NAME = {
+    "acute": ("-acute-trust-",),
+    "mental-health-and-community": ("-mental-health-and-community-trust-", "-non-acute-hospital-trust-",
+                                    "-non-acute-trust-"),
+    "ambulance": ("-ambulance-trust-",),
+}
+
+
+def files_for_type(paths, trust_type: str) -> list[Path]:
+    """The files whose official name is for ``trust_type`` (files named for no type are kept).
+
+    Examples
+    --------
+    >>> [p.name for p in files_for_type([Path("nhs-oversight-framework-acute-trust-data.csv"),
+    ...                                  Path("nhs-oversight-framework-ambulance-trust-data.csv"),
+    ...                                  Path("mine.csv")], "acute")]
+    ['nhs-oversight-framework-acute-trust-data.csv', 'mine.csv']
+    """
+    out = []
+    for p in map(Path, paths):
+        name = f"-{p.name.lower()}"
+        typed = [t for t, keys in _TYPE_IN_NAME.items() if any(k in name for k in keys)]
+        if not typed or trust_type in typed:
+            out.append(p)
+    return out
+
+
+def _dataset_paths(suite: dict, name: str) -> tuple[list[Path] | None, str]:
+    """Paths of a named dataset (None when optional and absent) and its note."""
+    ds = suite["datasets"].get(name)
+    if ds is None:
+        raise InputError(f"unknown dataset {name!r}", file=suite.get("_path"))
+    note = str(ds.get("note", "")).strip()
+    if ds.get("synthetic_year"):
+        return synthetic_files(), note
+    paths = []
+    for item in ds.get("paths", []):
+        p = Path(item) if Path(item).is_absolute() else (ROOT / item)
+        if not p.exists():
+            if ds.get("optional"):
+                return None, note
+            raise InputError("dataset file not found", file=p)
+        paths.append(p.resolve())
+    return resolve_data(paths), note
+
+
+def _stem(notebook: str, params: dict, entry: dict) -> str:
+    suffix = entry.get("suffix", "")
+    if notebook == "trust_profile":
+        suffix = "-".join(x for x in [suffix, params.get("trust_code") or "median"] if x)
+    if notebook == "quarter_comparison" and params.get("previous_quarter"):
+        suffix = "-".join(x for x in [suffix, "from-" + str(params["previous_quarter"])] if x)
+    return f"{notebook}-{suffix}" if suffix else notebook
+
+
+def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> Plan:
+    """The default suite as jobs, optionally filtered by quarter, trust type and notebook names."""
+    suite = suite if isinstance(suite, dict) else load_suite(suite)
+    q_filter = Quarter.parse(quarter).code if quarter else None
+    t_filter = parse_trust_type(trust_type) if trust_type else None
+    defaults = dict(suite.get("defaults") or {})
+    jobs, skipped, notes = [], [], list(suite.get("notes") or [])
+    seen_notes = set()
+    for entry in suite["reports"]:
+        nb = entry["notebook"]
+        if notebooks and nb not in notebooks:
+            continue
+        paths, note = _dataset_paths(suite, entry.get("data", "synthetic"))
+        types = entry.get("trust_types", list(TRUST_TYPES))
+        types = list(TRUST_TYPES) if types == "all" else [parse_trust_type(t) for t in types]
+        quarters = [Quarter.parse(q).code for q in entry.get("quarters", [])]
+        if paths is None:
+            skipped.append((f"{nb} on {entry.get('data')}", note or "dataset not present"))
+            continue
+        if note and note not in seen_notes:
+            notes.append(note)
+            seen_notes.add(note)
+        for q in quarters:
+            if q_filter and q != q_filter:
+                continue
+            for t in types:
+                if t_filter and t != t_filter:
+                    continue
+                for extra in entry.get("parameter_sets") or [{}]:
+                    params = {**defaults, **(entry.get("parameters") or {}), **extra,
+                              "quarter": q, "trust_type": t,
+                              "data": [str(p) for p in files_for_type(paths, t)]}
+                    jobs.append(Job(nb, params, _stem(nb, params, entry), q, t, entry.get("data", "synthetic"),
+                                    suite["notebooks"][nb].get("title", nb)))
+    for what, why in suite.get("not_possible") or []:
+        skipped.append((what, why))
+    return Plan(jobs, skipped, notes)
+
+
+def plan_for_data(data, *, quarter=None, trust_type=None, notebooks=None, parameters=None, suite=None) -> Plan:
+    """Jobs for files given on the command line: every notebook their contents support.
+
+    Without ``quarter`` the latest quarter in the files is used; without ``trust_type`` every
+    trust type they hold.
+    """
+    suite = suite if isinstance(suite, dict) else load_suite(suite)
+    paths = resolve_data(data)
+    inputs = load_inputs(paths)
+    held = inputs.quarters
+    if quarter:
+        q = select_quarter(inputs, quarter)
+    elif held:
+        q = held[-1]
+    else:
+        raise InputError("the files do not say which quarter they hold: give --quarter", column="--quarter")
+    present = sorted(set(inputs.metrics.get("trust_type", pd.Series(dtype=object)))
+                     | set(inputs.league.get("trust_type", pd.Series(dtype=object))) - {""})
+    types = [parse_trust_type(trust_type)] if trust_type else present
+    defaults = dict(suite.get("defaults") or {})
+    jobs, skipped = [], []
+    for t in types:
+        caps = capabilities(inputs, q, t)
+        if "table" not in caps:
+            raise InputError(f"no {t} rows for {q} in the files", file=", ".join(str(p) for p in paths),
+                             column="--trust-type")
+        for nb, spec in suite["notebooks"].items():
+            if notebooks and nb not in notebooks:
+                continue
+            needs = set(spec.get("needs", []))
+            missing = sorted(needs - caps)
+            if missing and not (spec.get("needs_any") and set(spec["needs_any"]) & caps):
+                skipped.append((f"{nb} ({q}, {t})", "the input lacks " + ", ".join(m.replace("_", " ")
+                                                                                    for m in missing)))
+                continue
+            params = {**defaults, **(spec.get("parameters") or {}), **(parameters or {}),
+                      "quarter": q, "trust_type": t, "data": [str(p) for p in paths]}
+            jobs.append(Job(nb, params, _stem(nb, params, {}), q, t, "command line", spec.get("title", nb)))
+    return Plan(jobs, skipped, [])
+
+
+# ======================================================================================
+# Kernel
+# ======================================================================================
+_kernel_lock = threading.Lock()
+
+
+def ensure_kernel(name: str = KERNEL_NAME) -> str:
+    """A kernelspec that runs this interpreter (``sys.executable``), installed if needed.
+
+    Installs ``name`` into ``sys.prefix`` (the virtual environment) the first time, as
+    ``python -m ipykernel install --sys-prefix --name nhs-league`` would. If that folder
+    cannot be written, falls back to ``python3``, which jupyter_client also starts with
+    ``sys.executable``. Returns the kernel name to use.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    with _kernel_lock:
+        ksm = KernelSpecManager()
+        try:
+            spec = ksm.get_kernel_spec(name)
+            if spec.argv and Path(spec.argv[0]) == Path(sys.executable):
+                return name
+        except NoSuchKernel:
+            pass
+        try:
+            from ipykernel.kernelspec import install
+
+            install(kernel_name=name, display_name=f"Python ({name})", prefix=sys.prefix)
+            spec = KernelSpecManager().get_kernel_spec(name)
+            if spec.argv and Path(spec.argv[0]) == Path(sys.executable):
+                return name
+        except (OSError, NoSuchKernel):  # pragma: no cover - read-only environment
+            pass
+        return "python3"
+
+
+# ======================================================================================
+# Manifest and index
+# ======================================================================================
+def _git_commit() -> str:
+    try:
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def manifest(job: Job, params: dict, *, output, build_dir, started: float, finished: float, kernel: str,
+             label: str) -> dict:
+    """What a report was built from: versions, commit, parameters, input hashes, method, time."""
+    import matplotlib
+    import papermill
+
+    method_name = params.get("method") or ""
+    try:
+        m = load_method(method_name) if method_name else default_method_for(job.quarter)
+        method = {"preset": m.name, "requested": method_name or "(default for the quarter)",
+                  "fingerprint": m.fingerprint(), "source": m.source}
+    except MethodError as exc:  # pragma: no cover - validated before running
+        method = {"preset": method_name, "error": str(exc)}
+    return {
+        "report": job.name,
+        "notebook": f"notebooks/{job.notebook}.ipynb",
+        "notebook_sha256": file_sha256(job.notebook_path),
+        "title": job.title,
+        "quarter": job.quarter,
+        "trust_type": job.trust_type,
+        "data": label,
+        "dataset": job.dataset,
+        "parameters": params,
+        "inputs": {str(p): file_sha256(p) for p in params.get("data", [])},
+        "method": method,
+        "package": "nhs_league",
+        "package_version": __version__,
+        "git_commit": _git_commit(),
+        "created": _dt.datetime.fromtimestamp(finished, _dt.timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(finished - started, 2),
+        "kernel": kernel,
+        "python": platform.python_version(),
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+        "matplotlib": matplotlib.__version__,
+        "papermill": papermill.__version__,
+        "html": job.html_path(output).name,
+        "executed_notebook": str(job.build_path(build_dir)),
+    }
+
+
+def write_index(output, *, skipped=(), notes=()) -> Path:
+    """``<output>/index.html``: every report under ``output`` (from the manifests), which are
+    SYNTHETIC, and the analyses that could not be made with the reason."""
+    out = Path(output)
+    rows = []
+    for mf in sorted(out.glob("*/*/*.manifest.json")):
+        try:
+            m = json.loads(mf.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        rel = mf.relative_to(out).parent / m.get("html", mf.name.replace(".manifest.json", ".html"))
+        rows.append((m.get("quarter", ""), m.get("trust_type", ""), m.get("title") or m.get("report", ""),
+                     m.get("report", ""), m.get("data", ""), rel.as_posix(), m.get("created", ""),
+                     m.get("method", {}).get("preset", "")))
+    esc = html.escape
+    body = []
+    body.append("<h1>NHS Oversight Framework league tables: reports</h1>")
+    body.append("<p>Each report re-computes a league table or analyses how much of each league position "
+                "is signal. Reports marked <strong>SYNTHETIC</strong> are built from the project's made-up "
+                "synthetic year: they demonstrate the methods and say nothing about real trusts.</p>")
+    if rows:
+        body.append("<table><thead><tr><th>Quarter</th><th>Trust type</th><th>Report</th><th>Data</th>"
+                    "<th>Method</th><th>Built</th></tr></thead><tbody>")
+        for q, t, title, name, label, href, created, preset in sorted(rows):
+            tag = ('<span class="synthetic">SYNTHETIC</span>' if label == "SYNTHETIC"
+                   else '<span class="real">real published data</span>')
+            qlabel = Quarter.parse(q).label if q else ""
+            body.append(f"<tr><td>{esc(qlabel)}</td><td>{esc(TRUST_TYPE_LABELS.get(t, t))}</td>"
+                        f'<td><a href="{esc(href, quote=True)}">{esc(title)}</a> <small>({esc(name)})</small></td>'
+                        f"<td>{tag}</td><td>{esc(preset)}</td><td>{esc(created)}</td></tr>")
+        body.append("</tbody></table>")
+    else:
+        body.append("<p>No reports have been built yet: run <code>nhs-league report</code>.</p>")
+    if skipped:
+        body.append("<h2>Analyses not made, and why</h2><ul>")
+        body.extend(f"<li><strong>{esc(w)}</strong>: {esc(r)}</li>" for w, r in skipped)
+        body.append("</ul>")
+    if notes:
+        body.append("<h2>Notes</h2><ul>")
+        body.extend(f"<li>{esc(n)}</li>" for n in notes)
+        body.append("</ul>")
+    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>NOF league table reports</title>"
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+            "table{border-collapse:collapse}td,th{border-bottom:1px solid #ccc;padding:4px 8px;text-align:left}"
+            ".synthetic{background:#fff3cd;border:1px solid #000;padding:1px 4px;font-weight:bold}"
+            ".real{background:#eef5fb;border:1px solid #0072B2;padding:1px 4px}</style></head><body>"
+            + "\n".join(body) + "</body></html>\n")
+    return atomic_write_text(out / "index.html", page)
+
+
+# ======================================================================================
+# Running
+# ======================================================================================
+@dataclass
+class JobResult:
+    job: Job
+    ok: bool
+    seconds: float
+    html: Path | None = None
+    executed: Path | None = None
+    error: str = ""
+    cell: str = ""
+
+    def line(self) -> str:
+        """One line naming the notebook, the failing cell and the error."""
+        where = f" in cell {self.cell}" if self.cell else ""
+        return (f"notebook {self.job.key} failed{where}: {self.error} "
+                f"(executed notebook kept at {self.executed})")
+
+
+def export_html(nb, title: str) -> str:
+    """The executed notebook as a standalone HTML page without code cells or prompts."""
+    from nbconvert import HTMLExporter
+
+    # No code, no prompts; no scripts fetched from the network (the reports need neither
+    # require.js nor MathJax), so a report opens the same offline.
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            require_js_url="", mathjax_url="")
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    for empty in ('<script src=""></script>', '<script src=""> </script>'):
+        body = body.replace(empty, "")
+    return body
+
+
+def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, label) -> JobResult:
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    executed = job.build_path(build_dir)
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    try:
+        papermill.execute_notebook(
+            str(job.notebook_path), str(executed), parameters=params, kernel_name=kernel,
+            cwd=str(executed.parent), execution_timeout=timeout, start_timeout=START_TIMEOUT,
+            progress_bar=False, log_output=False, report_mode=False,
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+    except PapermillExecutionError as exc:
+        return JobResult(job, False, time.time() - started, executed=executed,
+                         error=f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}".strip(),
+                         cell=str(exc.exec_count))
+    except Exception as exc:  # kernel death, timeout, ...: still one line, notebook kept
+        msg = str(exc).strip().splitlines()
+        return JobResult(job, False, time.time() - started, executed=executed,
+                         error=f"{type(exc).__name__}: {msg[0] if msg else ''}")
+    nb = nbformat.read(str(executed), as_version=4)
+    title = f"{'SYNTHETIC — ' if label == 'SYNTHETIC' else ''}{job.title}: {Quarter.parse(job.quarter).label}, " \
+            f"{TRUST_TYPE_LABELS[job.trust_type]}"
+    page = export_html(nb, title)
+    finished = time.time()
+    man = manifest(job, params, output=output, build_dir=build_dir, started=started, finished=finished,
+                   kernel=kernel, label=label)
+    html_path = atomic_write_text(job.html_path(output), page, force=force)
+    atomic_write_text(job.manifest_path(output), json.dumps(man, indent=2, sort_keys=True) + "\n", force=force)
+    return JobResult(job, True, finished - started, html=html_path, executed=executed)
+
+
+def validate_jobs(jobs) -> list[dict]:
+    """Check every job's parameters against its notebook (before anything runs)."""
+    declared = {}
+    out = []
+    for job in jobs:
+        if job.notebook not in declared:
+            declared[job.notebook] = notebook_parameters(job.notebook_path)
+        out.append(check_parameters(job.notebook_path, job.parameters, declared=declared[job.notebook]))
+    return out
+
+
+def check_targets(jobs, output, *, force: bool) -> None:
+    """Refuse (before running anything) when a target exists and ``force`` is false, or two
+    jobs would write the same report."""
+    seen = {}
+    for job in jobs:
+        target = job.html_path(output)
+        if target in seen:
+            raise InputError(f"two reports would be written to {target}: {seen[target]} and {job.key}")
+        seen[target] = job.key
+    if force:
+        return
+    existing = [p for job in jobs for p in (job.html_path(output), job.manifest_path(output)) if p.exists()]
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise OutputExistsError(f"{existing[0]} exists{more}: pass --force to overwrite")
+
+
+def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int | None = None,
+          timeout: int = CELL_TIMEOUT, progress: bool = True) -> list[JobResult]:
+    """Run a plan: validate, check targets, execute in parallel, export HTML, write manifests and index.
+
+    Parameters
+    ----------
+    plan : Plan or list of Job
+    output : path, default ``reports/`` in the project folder
+    build_dir : path, default ``build/notebooks/`` in the project folder
+    force : bool
+        Overwrite existing reports.
+    jobs : int, default ``os.cpu_count()``
+        Notebooks run at once (each in its own kernel process).
+    timeout : int
+        Seconds allowed per cell.
+    progress : bool
+        Show a progress bar on standard error.
+
+    Returns
+    -------
+    list of JobResult
+        In plan order; ``ok`` False for a failed notebook (its executed copy kept in ``build_dir``).
+    """
+    from tqdm import tqdm
+
+    if isinstance(plan, list):
+        plan = Plan(plan)
+    output = Path(output) if output is not None else REPORTS_DIR
+    build_dir = Path(build_dir) if build_dir is not None else BUILD_DIR
+    if jobs is not None and (not _is_int(jobs) or jobs < 1):
+        raise InputError(f"--jobs must be a whole number >= 1, got {jobs!r}", column="--jobs")
+    params = validate_jobs(plan.jobs)
+    check_targets(plan.jobs, output, force=force)
+    if not plan.jobs:
+        write_index(output, skipped=plan.skipped, notes=plan.notes)
+        return []
+    kernel = ensure_kernel()
+    labels = {}
+    for p in params:
+        key = tuple(p["data"])
+        if key not in labels:
+            labels[key] = data_label(p["data"])
+    n = min(jobs or os.cpu_count() or 1, len(plan.jobs))
+    results: list[JobResult | None] = [None] * len(plan.jobs)
+    bar = tqdm(total=len(plan.jobs), desc="reports", unit="notebook", file=sys.stderr, disable=not progress)
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="nhs-report") as pool:
+        futures = {pool.submit(_run_job, job, p, output=output, build_dir=build_dir, kernel=kernel,
+                               timeout=timeout, force=force, label=labels[tuple(p["data"])]): i
+                   for i, (job, p) in enumerate(zip(plan.jobs, params))}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            bar.set_postfix_str(plan.jobs[i].name, refresh=False)
+            bar.update(1)
+    bar.close()
+    write_index(output, skipped=plan.skipped, notes=plan.notes)
+    return results
+

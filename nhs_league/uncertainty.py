@@ -1,0 +1,1079 @@
+"""Where rank uncertainty comes from: replicate league tables from three sources.
+
+NHS England publishes no standard errors for the average metric score, so this module
+builds them (statistics notes §1 and §3). Every source returns a :class:`Replicates`:
+``R`` replicate league tables of one quarter and trust type, as arrays ``(R, n)`` of
+average scores, segments and league ranks, plus the nominal (as-published) run.
+
+Sources
+-------
+``sampling`` (:func:`sampling_replicates`)
+    Sampling noise in each metric. A parametric bootstrap: each trust's value of each
+    metric is redrawn from its sampling distribution — binomial for a proportion
+    (``value = numerator / denominator * scale``), Poisson for a count or rate
+    (``value = count / denominator * scale``), as the catalogue's ``distribution`` says —
+    and the *whole* pipeline is re-run in every replicate with
+    :func:`nhs_league.pipeline.compute`. The rank-based 1-4 scores are relative, so one
+    trust's draw moves other trusts' scores. Metrics without a sampling model, without
+    denominators, or whose score is taken as published stay fixed; the per-metric table
+    :attr:`Replicates.resampled` says which metrics were redrawn. Where the data carry no
+    denominators, a denominators table may be given; otherwise this source is
+    unavailable (an :class:`~nhs_league.errors.InputError`), never invented.
+``metrics`` (:func:`basket_bootstrap`)
+    Choice of metrics ("basket" uncertainty): each trust's own scored metrics are
+    resampled with replacement and the average, segment (with the override) and league
+    rank recomputed. Trusts are resampled independently, so the covariance of their
+    averages is diagonal.
+``metrics-jackknife`` (:func:`basket_jackknife`)
+    Leave one metric out at a time (for every trust at once: replicate ``j`` is the table
+    without metric ``j``); gives the jackknife standard error of each trust's average and
+    the range of league ranks over the leave-one-out tables.
+
+The official ``Likely_range_of_average_score`` / ``Likely_range_of_rank`` columns, when a
+league-table file carries them, are shown beside ours in :meth:`Replicates.summary`.
+
+From the replicates: :meth:`Replicates.covariance` (for
+:func:`nhs_league.ranks.rank_confidence_sets`), :meth:`~Replicates.summary` (percentile
+rank intervals, median and expected rank, segment probabilities, the distance to the
+nearest segment cut-off in standard errors), :meth:`~Replicates.rankability` (Lingsma et
+al. 2009; van Dishoeck et al. 2011), :meth:`~Replicates.quarter_change` and
+:meth:`~Replicates.headlines`. ``docs/uncertainty.md`` describes the methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, MethodError
+from .methods import Method, load_method
+from .pipeline import DATA_LABEL, Panel, classify, compute, domain_weights
+from .scoring import aggregate_scores
+from .segmentation import quartile_cutoffs
+
+__all__ = [
+    "SOURCES",
+    "Replicates",
+    "sampling_replicates",
+    "sampling_values",
+    "sampling_plan",
+    "basket_bootstrap",
+    "basket_jackknife",
+    "rankability",
+    "read_denominators",
+    "ordinal",
+]
+
+# Every source, with the label shown beside each interval it produces.
+SOURCES = {
+    "sampling": "sampling noise (parametric bootstrap of numerators/denominators through the whole pipeline)",
+    "metrics": "choice of metrics (bootstrap over each trust's metric scores)",
+    "metrics-jackknife": "choice of metrics (leave one metric out)",
+}
+# Short labels for headlines.
+SOURCE_SHORT = {
+    "sampling": "sampling noise",
+    "metrics": "metric-basket bootstrap",
+    "metrics-jackknife": "leave-one-metric-out",
+}
+RANKABILITY_ESTIMATORS = ("hedges", "dersimonian-laird")
+# Sampling models that the parametric bootstrap can redraw, and rules whose score is
+# recomputed from the value (so that redrawing the value changes the score).
+_MODELS = ("binomial", "poisson")
+_VALUE_RULES = ("continuous", "finance_position")
+
+
+# --------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------
+def ordinal(k) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``11th``, ``22nd``...
+
+    >>> [ordinal(k) for k in (1, 2, 3, 4, 11, 12, 13, 21, 102)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '102nd']
+    """
+    k = int(k)
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def _check_draws(draws, *, name="draws") -> int:
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise MethodError(f"{name} must be a whole number of at least 1, got {draws!r}")
+    return int(draws)
+
+
+def _check_coverage(coverage, *, name="coverage") -> float:
+    try:
+        c = float(coverage)
+    except (TypeError, ValueError):
+        raise MethodError(f"{name} must be a number between 0 and 1, got {coverage!r}") from None
+    if not 0.0 < c < 1.0:
+        raise MethodError(f"{name} must be between 0 and 1 (e.g. 0.95), got {coverage!r}")
+    return c
+
+
+def _nan_ranks(rank: np.ndarray) -> np.ndarray:
+    """League ranks with 0 (not ranked) as NaN."""
+    r = np.asarray(rank, dtype=float)
+    return np.where(r > 0, r, np.nan)
+
+
+def _files(panel: Panel) -> str | None:
+    files = sorted(set(panel.trusts["source_file"].astype(str))) if panel is not None else []
+    return ", ".join(files) or None
+
+
+# --------------------------------------------------------------------------------------
+# The replicates
+# --------------------------------------------------------------------------------------
+@dataclass
+class Replicates:
+    """Replicate league tables of one quarter and trust type from one source of uncertainty.
+
+    Attributes
+    ----------
+    source : str
+        ``"sampling"``, ``"metrics"`` or ``"metrics-jackknife"`` (see :data:`SOURCES`).
+    trust_codes : pandas.Index
+        The trusts, in the panel's order (axis ``-1`` of every array).
+    average : numpy.ndarray, shape (R, n)
+        Unrounded average metric score in each replicate.
+    segment, rank : numpy.ndarray, shape (R, n), int
+        Adjusted segment (override and segment 5 applied) and league rank (0 = not ranked).
+    nominal : dict
+        The run on the data as given: ``average``, ``average_2dp``, ``segment``,
+        ``rank`` (each ``(n,)``), as returned by :func:`nhs_league.pipeline.compute`.
+    synthetic : bool
+        True when computed from synthetic input (shown as ``SYNTHETIC``).
+    resampled : pandas.DataFrame
+        One row per scored metric: whether and how it was resampled.
+    method : Method
+        The method preset used in every replicate.
+    kind : str
+        ``"bootstrap"`` (replicates are draws) or ``"jackknife"`` (leave-one-out tables).
+    independent : bool
+        Trusts were resampled independently, so the covariance of their averages is
+        diagonal by construction.
+    affected : numpy.ndarray or None, shape (R, n), bool
+        Jackknife only: replicate ``j`` removed one of trust ``i``'s own metrics.
+    trust_names : numpy.ndarray
+    panel : Panel or None
+        The panel the replicates came from (used to rebuild them for another quarter).
+    params : dict
+        The arguments of the source function (draws, seed, ...).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> avg = np.array([[1.9, 2.5], [2.1, 2.7], [2.0, 2.6]])
+    >>> r = Replicates("metrics", pd.Index(["A", "B"]), avg, np.array([[1, 3], [2, 3], [1, 3]]),
+    ...                np.array([[1, 2], [1, 2], [1, 2]]),
+    ...                {"average": np.array([2.0, 2.6]), "average_2dp": np.array([2.0, 2.6]),
+    ...                 "segment": np.array([1, 3]), "rank": np.array([1, 2])})
+    >>> r.se().round(3).tolist()
+    [0.1, 0.1]
+    """
+
+    source: str
+    trust_codes: pd.Index
+    average: np.ndarray
+    segment: np.ndarray
+    rank: np.ndarray
+    nominal: dict
+    synthetic: bool = False
+    resampled: pd.DataFrame | None = None
+    method: Method | None = None
+    kind: str = "bootstrap"
+    independent: bool = False
+    affected: np.ndarray | None = None
+    trust_names: np.ndarray | None = None
+    panel: Panel | None = field(default=None, repr=False)
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise MethodError(f"unknown source of uncertainty {self.source!r}; expected one of {list(SOURCES)}")
+        if self.kind not in ("bootstrap", "jackknife"):
+            raise MethodError(f"kind must be 'bootstrap' or 'jackknife', got {self.kind!r}")
+        self.trust_codes = pd.Index(self.trust_codes, name="trust_code")
+        n = len(self.trust_codes)
+        self.average = np.atleast_2d(np.asarray(self.average, dtype=float))
+        self.segment = np.atleast_2d(np.asarray(self.segment, dtype=np.int64))
+        self.rank = np.atleast_2d(np.asarray(self.rank, dtype=np.int64))
+        for name in ("average", "segment", "rank"):
+            a = getattr(self, name)
+            if a.ndim != 2 or a.shape[1] != n or a.shape != self.average.shape:
+                raise ValueError(f"{name} must have shape (R, {n}), got {a.shape}")
+        if self.trust_names is None:
+            self.trust_names = np.asarray(self.trust_codes, dtype=object)
+
+    # ---- basic views -----------------------------------------------------------------
+    @property
+    def draws(self) -> int:
+        """Number of replicates R."""
+        return self.average.shape[0]
+
+    @property
+    def n(self) -> int:
+        return len(self.trust_codes)
+
+    @property
+    def label(self) -> str:
+        """What the intervals reflect, e.g. ``'choice of metrics (bootstrap over ...)'``."""
+        return SOURCES[self.source]
+
+    @property
+    def data_label(self) -> str:
+        return DATA_LABEL[bool(self.synthetic)]
+
+    def _series(self, values, name) -> pd.Series:
+        return pd.Series(values, index=self.trust_codes, name=name)
+
+    def se(self) -> pd.Series:
+        """Standard error of each trust's average score.
+
+        Bootstrap: the standard deviation of the replicate averages (``ddof=1``).
+        Jackknife: ``sqrt((k - 1) / k * sum_j (a_(j) - a_(.))^2)`` over the ``k``
+        leave-one-out averages of the trust's own metrics (NaN for ``k < 2``).
+        """
+        a = self.average
+        if self.kind == "jackknife":
+            aff = self.affected if self.affected is not None else np.ones(a.shape, bool)
+            k = aff.sum(axis=0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(aff, a, 0.0).sum(axis=0) / k
+                ss = np.where(aff, (a - mean) ** 2, 0.0).sum(axis=0)
+                var = np.where(k >= 2, (k - 1) / k * ss, np.nan)
+            return self._series(np.sqrt(var), "se")
+        if self.draws < 2:
+            return self._series(np.full(self.n, np.nan), "se")
+        return self._series(np.std(a, axis=0, ddof=1), "se")
+
+    def covariance(self, full: bool | None = None) -> pd.DataFrame:
+        """Covariance of the trusts' average scores over the replicates, n x n.
+
+        Parameters
+        ----------
+        full : bool, optional
+            ``True``: the sample covariance of the replicate averages (``ddof=1``).
+            ``False``: only its diagonal. Default: diagonal when trusts were resampled
+            independently (``metrics`` sources: the off-diagonal terms are zero by
+            construction and their estimates pure Monte Carlo noise), full otherwise
+            (``sampling``: relative scoring correlates trusts). The jackknife gives the
+            diagonal of its squared standard errors.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed and labelled by trust code; pass it to
+            :func:`nhs_league.ranks.rank_confidence_sets` as ``cov``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> r = Replicates("sampling", pd.Index(["A", "B"]), np.array([[1.0, 2.0], [2.0, 4.0]]),
+        ...                np.ones((2, 2), int), np.array([[1, 2], [1, 2]]),
+        ...                {"average": np.array([1.5, 3.0])})
+        >>> r.covariance().to_numpy().tolist()
+        [[0.5, 1.0], [1.0, 2.0]]
+        """
+        if self.kind == "jackknife":
+            c = np.diag(self.se().to_numpy() ** 2)
+        else:
+            full = (not self.independent) if full is None else bool(full)
+            if self.draws < 2:
+                c = np.full((self.n, self.n), np.nan)
+            elif full:
+                c = np.atleast_2d(np.cov(self.average, rowvar=False, ddof=1))
+            else:
+                c = np.diag(np.var(self.average, axis=0, ddof=1))
+        return pd.DataFrame(c, index=self.trust_codes, columns=self.trust_codes)
+
+    # ---- per-trust summaries ---------------------------------------------------------
+    def _reference_segment(self) -> tuple[np.ndarray, np.ndarray]:
+        """The segment a change is measured from: published where a league file gave one."""
+        ref = np.asarray(self.nominal["segment"], dtype=float).copy()
+        src = np.full(self.n, "recomputed", dtype=object)
+        pub = self.panel.published_league if self.panel is not None else None
+        if pub is not None and "segment" in pub:
+            p = pd.array(pub["segment"].reindex(self.trust_codes), dtype="Int64")
+            have = ~np.asarray(p.isna(), dtype=bool)
+            ref[have] = p[have].astype(float)
+            src[have] = "published"
+        return ref, src
+
+    def segment_probabilities(self) -> pd.DataFrame:
+        """Share of replicates in which each trust is in segment 1, 2, 3, 4 and 5.
+
+        Rows sum to 1 for every trust that is ranked in every replicate.
+
+        Raises
+        ------
+        MethodError
+            For jackknife replicates, which are leave-one-out tables, not draws.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> seg = np.array([[1, 3], [2, 3], [1, 4], [1, 3]])
+        >>> r = Replicates("metrics", pd.Index(["A", "B"]), np.ones((4, 2)), seg, np.ones((4, 2), int),
+        ...                {"average": np.ones(2), "segment": np.array([1, 3])})
+        >>> r.segment_probabilities()["P_segment_1"].tolist()
+        [0.75, 0.0]
+        """
+        if self.kind == "jackknife":
+            raise MethodError("segment probabilities need bootstrap replicates: jackknife (leave-one-metric-out) "
+                              "tables are not draws from a distribution; use source 'metrics' or 'sampling'")
+        p = (self.segment[..., None] == np.arange(1, 6)).mean(axis=0)
+        return pd.DataFrame(p, index=self.trust_codes, columns=[f"P_segment_{k}" for k in range(1, 6)])
+
+    def cutoffs(self) -> np.ndarray:
+        """The segment cut-offs of the method: fixed, or the nominal quartiles of the averages.
+
+        Replicates built without a method use the ``nof-2025-26`` preset's cut-offs.
+        """
+        m = self.method if self.method is not None else load_method("nof-2025-26")
+        if m.settings["segmentation"]["rule"] == "cutoffs":
+            return np.asarray(m.cutoffs, dtype=float)
+        avg = np.asarray(self.nominal.get("average_2dp", self.nominal["average"]), dtype=float)
+        return quartile_cutoffs(avg, method=m.settings["segmentation"]["quantile_method"])
+
+    def cutoff_distance(self) -> pd.DataFrame:
+        """Distance from each trust's nominal average to the nearest segment cut-off, in SEs.
+
+        ``cutoff_distance_se = (average - nearest_cutoff) / se``: positive on the worse
+        (higher) side of the cut-off, negative on the better side; ``|value| < 1``
+        means the segment boundary lies within one standard error. ``average`` is the
+        unrounded nominal average and ``se`` is :meth:`se`.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> r = Replicates("metrics", pd.Index(["A"]), np.array([[2.0], [2.2]]), np.ones((2, 1), int),
+        ...                np.ones((2, 1), int), {"average": np.array([2.1])})
+        >>> round(float(r.cutoff_distance()["cutoff_distance_se"].iloc[0]), 4)   # (2.1 - 2.06) / 0.1414
+        0.2828
+        """
+        avg = np.asarray(self.nominal["average"], dtype=float)
+        cut = self.cutoffs()
+        j = np.argmin(np.abs(avg[:, None] - cut[None, :]), axis=1)
+        nearest = np.where(np.isnan(avg), np.nan, cut[j])
+        se = self.se().to_numpy()
+        d = avg - nearest
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.where(se > 0, d / np.where(se > 0, se, 1.0), np.where(d == 0, 0.0, np.sign(d) * np.inf))
+        z = np.where(np.isnan(se) | np.isnan(avg), np.nan, z)
+        return pd.DataFrame({"nearest_cutoff": nearest, "cutoff_distance_se": z}, index=self.trust_codes)
+
+    def summary(self, coverage: float = 0.9) -> pd.DataFrame:
+        """Per-trust summary of the replicates.
+
+        Parameters
+        ----------
+        coverage : float, default 0.9
+            Central share of the replicates inside the percentile intervals (0.9 gives the
+            5th-95th percentiles). Percentiles use the ``inverted_cdf`` definition, so rank
+            bounds are whole ranks that occurred.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by trust code. Bootstrap columns: ``trust_name``, ``average``
+            (nominal, unrounded), ``average_2dp``, ``se``, ``average_low``,
+            ``average_high``, ``segment``, ``rank`` (nominal league rank), ``rank_low``,
+            ``rank_high``, ``rank_median``, ``rank_mean`` (expected rank), ``P_segment_1``
+            ... ``P_segment_5``, ``reference_segment`` (published where given, else
+            recomputed) and ``reference_source``, ``P_other_segment`` (a segment other
+            than the reference), ``nearest_cutoff``, ``cutoff_distance_se``, then the
+            published rank/segment and the official likely ranges when the input had them,
+            then ``coverage``, ``source``, ``data``. Jackknife: ``rank_low``/``rank_high``
+            are the least and greatest rank over the leave-one-out tables and
+            ``n_segment_changes`` counts the single-metric removals that change the
+            segment (no probabilities).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> avg = np.array([[1.9, 2.5], [2.1, 2.7], [2.0, 2.6]])
+        >>> r = Replicates("metrics", pd.Index(["A", "B"]), avg, np.array([[1, 3], [2, 3], [1, 3]]),
+        ...                np.array([[1, 2], [1, 2], [1, 2]]),
+        ...                {"average": np.array([2.0, 2.6]), "average_2dp": np.array([2.0, 2.6]),
+        ...                 "segment": np.array([1, 3]), "rank": np.array([1, 2])})
+        >>> r.summary()[["rank", "rank_low", "rank_high", "P_other_segment"]].round(3)  # doctest: +NORMALIZE_WHITESPACE
+                    rank  rank_low  rank_high  P_other_segment
+        trust_code
+        A              1       1.0        1.0            0.333
+        B              2       2.0        2.0            0.000
+        """
+        coverage = _check_coverage(coverage)
+        lo_q, hi_q = (1 - coverage) / 2, 1 - (1 - coverage) / 2
+        nom = self.nominal
+        avg = np.asarray(nom["average"], dtype=float)
+        out = pd.DataFrame(index=self.trust_codes)
+        out["trust_name"] = self.trust_names
+        out["average"] = avg
+        out["average_2dp"] = np.asarray(nom.get("average_2dp", np.round(avg, 2)), dtype=float)
+        out["se"] = self.se().to_numpy()
+        seg_nom = np.asarray(nom.get("segment", np.zeros(self.n)), dtype=np.int64)
+        out["segment"] = seg_nom
+        out["rank"] = np.asarray(nom.get("rank", np.zeros(self.n)), dtype=np.int64)
+        ranks = _nan_ranks(self.rank)
+        all_nan = np.isnan(ranks).all(axis=0)
+        filled = np.where(all_nan, 0.0, ranks)  # keeps nan-quantiles quiet; restored below
+        if self.kind == "jackknife":
+            out["rank_low"] = np.where(all_nan, np.nan, np.nanmin(filled, axis=0))
+            out["rank_high"] = np.where(all_nan, np.nan, np.nanmax(filled, axis=0))
+            out["n_segment_changes"] = (self.segment != seg_nom).sum(axis=0).astype(np.int64)
+        else:
+            a_ok = ~np.isnan(self.average).all(axis=0)
+            a = np.where(a_ok, self.average, 0.0)
+            qa = np.nanquantile(a, [lo_q, hi_q], axis=0)
+            out["average_low"] = np.where(a_ok, qa[0], np.nan)
+            out["average_high"] = np.where(a_ok, qa[1], np.nan)
+            q = np.nanquantile(filled, [lo_q, 0.5, hi_q], axis=0, method="inverted_cdf")
+            out["rank_low"] = np.where(all_nan, np.nan, q[0])
+            out["rank_high"] = np.where(all_nan, np.nan, q[2])
+            out["rank_median"] = np.where(all_nan, np.nan, q[1])
+            out["rank_mean"] = np.where(all_nan, np.nan, np.nanmean(filled, axis=0))
+            probs = self.segment_probabilities()
+            for c in probs.columns:
+                out[c] = probs[c].to_numpy()
+            ref, src = self._reference_segment()
+            out["reference_segment"] = pd.array(np.where(ref > 0, ref, np.nan), dtype="Int64")
+            out["reference_source"] = src
+            other = (self.segment != ref[None, :]).mean(axis=0)
+            out["P_other_segment"] = np.where(ref > 0, other, np.nan)
+        cd = self.cutoff_distance()
+        out["nearest_cutoff"] = cd["nearest_cutoff"].to_numpy()
+        out["cutoff_distance_se"] = cd["cutoff_distance_se"].to_numpy()
+        for k, v in self.published().items():
+            out[k] = v
+        out["coverage"] = coverage
+        out["source"] = self.source
+        out["data"] = self.data_label
+        return out
+
+    def published(self) -> dict:
+        """Published rank and segment, and the official likely ranges, where the input has them.
+
+        Returns a dict of column name -> array (aligned to :attr:`trust_codes`); empty when
+        the panel has no league-table rows. Likely-range columns appear only when at least
+        one trust has a value.
+        """
+        pub = self.panel.published_league if self.panel is not None else None
+        if pub is None:
+            return {}
+        pub = pub.reindex(self.trust_codes)
+        out = {}
+        for src, dst, dtype in [("rank", "published_rank", "Int64"), ("segment", "published_segment", "Int64"),
+                                ("average_range_low", "likely_range_average_low", float),
+                                ("average_range_high", "likely_range_average_high", float),
+                                ("rank_range_low", "likely_range_rank_low", "Int64"),
+                                ("rank_range_high", "likely_range_rank_high", "Int64")]:
+            if src not in pub:
+                continue
+            col = pd.array(pub[src].to_numpy(), dtype=dtype) if dtype == "Int64" else pub[src].to_numpy(dtype=float)
+            present = ~np.asarray(pd.isna(col), dtype=bool)
+            if dst.startswith("published") or present.any():
+                out[dst] = col
+        return out
+
+    def rankability(self, *, estimator: str = "hedges") -> pd.Series:
+        """Rankability of the table under this source: see :func:`rankability`."""
+        return rankability(pd.Series(np.asarray(self.nominal["average"], dtype=float), index=self.trust_codes),
+                           self.se(), estimator=estimator)
+
+    def headlines(self, coverage: float = 0.95) -> pd.Series:
+        """One line per trust, e.g. ``"published 47th; 95% rank interval 22nd–80th
+        (metric-basket bootstrap); 38% chance of a different segment"``.
+
+        The rank named first is the published league rank where a league-table file gave
+        one, else the recomputed rank. Jackknife replicates give the leave-one-metric-out
+        rank range and the number of removals that change the segment instead.
+        """
+        s = self.summary(coverage if self.kind == "bootstrap" else 0.9)
+        pub = s["published_rank"] if "published_rank" in s else pd.Series(pd.NA, index=s.index)
+        lines = []
+        pct = f"{coverage * 100:g}%"
+        for code, row in s.iterrows():  # formatting only: one string per trust
+            p = pub.loc[code]
+            if not pd.isna(p) and int(p) > 0:
+                head = f"published {ordinal(p)}"
+            elif row["rank"] > 0:
+                head = f"recomputed {ordinal(row['rank'])}"
+            else:
+                head = "not ranked"
+            if np.isnan(row["rank_low"]):
+                lines.append(head)
+                continue
+            if self.kind == "jackknife":
+                lines.append(f"{head}; rank {ordinal(row['rank_low'])}–{ordinal(row['rank_high'])} when any one "
+                             f"metric is left out; segment changes in {row['n_segment_changes']} of those tables")
+            else:
+                lines.append(f"{head}; {pct} rank interval {ordinal(row['rank_low'])}–{ordinal(row['rank_high'])} "
+                             f"({SOURCE_SHORT[self.source]}); {row['P_other_segment']:.0%} chance of a "
+                             "different segment")
+        return pd.Series(lines, index=s.index, name="headline", dtype=object)
+
+    # ---- across quarters -------------------------------------------------------------
+    def rebuild(self, panel: Panel) -> "Replicates":
+        """The same source, method and settings applied to another panel (e.g. another quarter)."""
+        fn = {"sampling": sampling_replicates, "metrics": basket_bootstrap,
+              "metrics-jackknife": basket_jackknife}[self.source]
+        if self.method is None:
+            raise MethodError("these replicates carry no method: pass Replicates for the other quarter instead")
+        return fn(panel, self.method, **self.params)
+
+    def quarter_change(self, previous, *, coverage: float = 0.95) -> pd.DataFrame:
+        """Is each trust's change in average score since ``previous`` larger than its noise?
+
+        ``z = (a_now - a_before) / sqrt(se_now^2 + se_before^2)`` with the standard errors
+        of each quarter's replicates, treating the two quarters' errors as independent. A
+        change is called ``"worse"`` (the average rose; lower is better) or ``"better"``
+        when ``|z|`` exceeds the two-sided normal critical value at ``coverage``, else
+        ``"within noise"``. Trusts are matched by code; trusts in only one quarter are
+        listed in ``result.attrs["unmatched"]``.
+
+        Parameters
+        ----------
+        previous : Replicates or Panel
+            The earlier quarter; a Panel is turned into replicates with this object's
+            source, method and settings (:meth:`rebuild`).
+        coverage : float, default 0.95
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by trust code (this quarter's order): ``trust_name``,
+            ``average_before``, ``average``, ``change``, ``se_before``, ``se``, ``z``,
+            ``verdict``, ``coverage``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> def reps(avg, spread):
+        ...     a = np.array([avg - spread, avg + spread])
+        ...     return Replicates("metrics", pd.Index(["A", "B"]), a, np.ones((2, 2), int),
+        ...                       np.ones((2, 2), int), {"average": np.asarray(avg)})
+        >>> before = reps(np.array([2.0, 2.0]), np.array([0.01, 0.3]))
+        >>> now = reps(np.array([2.3, 2.3]), np.array([0.01, 0.3]))
+        >>> now.quarter_change(before)["verdict"].tolist()
+        ['worse', 'within noise']
+        """
+        coverage = _check_coverage(coverage)
+        prev = previous if isinstance(previous, Replicates) else self.rebuild(previous)
+        codes = self.trust_codes[self.trust_codes.isin(prev.trust_codes)]
+        unmatched = sorted(set(self.trust_codes) ^ set(prev.trust_codes))
+        here = pd.Series(np.asarray(self.nominal["average"], float), index=self.trust_codes).reindex(codes)
+        there = pd.Series(np.asarray(prev.nominal["average"], float), index=prev.trust_codes).reindex(codes)
+        se_now = self.se().reindex(codes).to_numpy()
+        se_before = prev.se().reindex(codes).to_numpy()
+        d = here.to_numpy() - there.to_numpy()
+        sd = np.sqrt(se_now ** 2 + se_before ** 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.where(sd > 0, d / np.where(sd > 0, sd, 1.0), np.where(d == 0, 0.0, np.sign(d) * np.inf))
+        z = np.where(np.isnan(sd) | np.isnan(d), np.nan, z)
+        crit = NormalDist().inv_cdf(1 - (1 - coverage) / 2)
+        verdict = np.where(np.isnan(z), "unknown",
+                           np.where(np.abs(z) > crit, np.where(d > 0, "worse", "better"), "within noise"))
+        names = pd.Series(self.trust_names, index=self.trust_codes).reindex(codes)
+        out = pd.DataFrame({"trust_name": names.to_numpy(), "average_before": there.to_numpy(),
+                            "average": here.to_numpy(), "change": d, "se_before": se_before, "se": se_now,
+                            "z": z, "verdict": verdict.astype(object), "coverage": coverage},
+                           index=pd.Index(codes, name="trust_code"))
+        out.attrs["unmatched"] = unmatched
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# Rankability
+# --------------------------------------------------------------------------------------
+def rankability(estimates, se, *, estimator: str = "hedges") -> pd.Series:
+    """Rankability ρ = τ² / (τ² + median σ²_j): the share of the spread that is real.
+
+    Lingsma et al. (2009) and van Dishoeck et al. (2011) define rankability as the share of
+    the variation between units not due to chance, with τ² the between-unit variance of
+    the true values and σ²_j unit j's sampling (here: replicate) variance. τ² is
+    estimated net of noise by the method of moments:
+
+    * ``"hedges"`` (default; unweighted):
+      ``τ² = max(0, s²(θ̂) − mean σ²_j)``, ``s²`` the sample variance (ddof=1) of the
+      estimates. Robust to zero or tiny σ_j.
+    * ``"dersimonian-laird"`` (inverse-variance weighted):
+      ``τ² = max(0, (Q − (k − 1)) / (Σw − Σw²/Σw))``, ``w = 1/σ²``,
+      ``Q = Σ w (θ̂ − θ̄_w)²``; needs every σ_j > 0.
+
+    Units with a missing estimate or standard error are left out.
+
+    Returns
+    -------
+    pandas.Series
+        ``rho``, ``tau2``, ``median_sigma2``, ``n`` (units used), ``estimator``.
+        ``rho`` is 1 when every σ_j is 0 and the estimates differ; NaN with fewer
+        than two units or when both τ² and σ² are 0.
+
+    Examples
+    --------
+    >>> r = rankability([1.0, 2.0, 3.0, 4.0], [0.5, 0.5, 0.5, 0.5])
+    >>> round(float(r["tau2"]), 4), round(float(r["rho"]), 4)   # s² = 1.6667; 1.6667 - 0.25
+    (1.4167, 0.85)
+    """
+    if estimator not in RANKABILITY_ESTIMATORS:
+        raise MethodError(f"rankability estimator {estimator!r}: expected one of {RANKABILITY_ESTIMATORS}")
+    th = np.asarray(estimates, dtype=float).ravel()
+    s = np.asarray(se, dtype=float).ravel()
+    if th.shape != s.shape:
+        raise ValueError(f"estimates ({th.size}) and se ({s.size}) differ in length")
+    if np.any(s < 0):
+        raise ValueError("se contains negative standard errors")
+    ok = np.isfinite(th) & np.isfinite(s)
+    th, s2 = th[ok], s[ok] ** 2
+    k = len(th)
+    if k < 2:
+        return pd.Series({"rho": np.nan, "tau2": np.nan, "median_sigma2": np.nan, "n": k, "estimator": estimator})
+    if estimator == "hedges":
+        tau2 = max(0.0, float(np.var(th, ddof=1) - s2.mean()))
+    else:
+        if np.any(s2 <= 0):
+            raise MethodError("the DerSimonian-Laird rankability estimator needs every standard error > 0; "
+                              "use estimator='hedges'")
+        w = 1.0 / s2
+        mean_w = (w * th).sum() / w.sum()
+        q = float((w * (th - mean_w) ** 2).sum())
+        tau2 = max(0.0, (q - (k - 1)) / float(w.sum() - (w ** 2).sum() / w.sum()))
+    med = float(np.median(s2))
+    denom = tau2 + med
+    rho = tau2 / denom if denom > 0 else np.nan
+    return pd.Series({"rho": rho, "tau2": tau2, "median_sigma2": med, "n": k, "estimator": estimator})
+
+
+# --------------------------------------------------------------------------------------
+# Source 1: sampling noise
+# --------------------------------------------------------------------------------------
+def read_denominators(path) -> pd.DataFrame:
+    """Read a denominators table: a CSV with ``Trust_code``, ``Metric_ID``, ``Denominator``.
+
+    Returns the wide table (index trust code, columns metric ID) that
+    :func:`sampling_replicates` takes as ``denominators``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "den.csv")
+    >>> _ = open(p, "w").write("Trust_code,Metric_ID,Denominator\\nR1,OF0023,1200\\nR2,OF0023,900\\n")
+    >>> read_denominators(p)["OF0023"].tolist()
+    [1200.0, 900.0]
+    """
+    from .io import read_raw_csv
+
+    raw = read_raw_csv(path)
+    missing = [c for c in ("Trust_code", "Metric_ID", "Denominator") if c not in raw.columns]
+    if missing:
+        raise InputError(f"a denominators table needs the column '{missing[0]}' (columns: Trust_code, "
+                         "Metric_ID, Denominator)", file=path, row=1, column=missing[0])
+    den = pd.to_numeric(raw["Denominator"].str.replace(",", "", regex=False), errors="coerce")
+    bad = den.isna() | ~(den > 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"a denominator must be a positive number, got {raw['Denominator'].iloc[i]!r}",
+                         file=path, row=i + 2, column="Denominator")
+    long = pd.DataFrame({"trust_code": raw["Trust_code"], "metric_id": raw["Metric_ID"].str.upper(),
+                         "denominator": den.to_numpy(dtype=float)})
+    dup = long.duplicated(["trust_code", "metric_id"])
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(f"duplicate denominator for trust {long['trust_code'].iloc[i]} and metric "
+                         f"{long['metric_id'].iloc[i]}", file=path, row=i + 2, column="Trust_code")
+    wide = long.pivot(index="trust_code", columns="metric_id", values="denominator")
+    wide.columns.name = None
+    return wide
+
+
+def _denominator_table(panel: Panel, denominators) -> np.ndarray:
+    """Align a user's denominators table (trust code x metric ID) to the panel, (n, m)."""
+    out = np.full(panel.values.shape, np.nan)
+    if denominators is None:
+        return out
+    if not isinstance(denominators, pd.DataFrame):
+        raise InputError("denominators must be a table (pandas DataFrame): rows trust codes, columns Metric_IDs")
+    try:
+        t = denominators.apply(pd.to_numeric, errors="raise").astype(float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the denominators table holds a value that is not a number ({exc})") from None
+    t.index = t.index.astype(str)
+    if not t.index.is_unique:
+        raise InputError(f"the denominators table lists trust {t.index[t.index.duplicated()][0]} twice")
+    rows, cols = panel.trusts.index.isin(t.index), pd.Index(panel.metric_ids).isin(t.columns)
+    if not rows.any() or not cols.any():
+        raise InputError(f"the denominators table shares no trust and metric with the "
+                         f"{panel.trust_type} panel of {panel.quarter} (trusts e.g. {list(t.index[:3])}, "
+                         f"metrics {list(t.columns[:5])})")
+    aligned = t.reindex(index=panel.trusts.index, columns=panel.metric_ids).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = aligned <= 0
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise InputError(f"the denominators table gives trust {panel.trusts.index[i]} a non-positive "
+                         f"denominator for {panel.metric_ids[j]}")
+    return aligned
+
+
+@dataclass
+class SamplingPlan:
+    """What the parametric bootstrap redraws: see :func:`sampling_plan`."""
+
+    table: pd.DataFrame  # per metric
+    binomial: np.ndarray  # (n, m) bool: redraw as binomial
+    poisson: np.ndarray  # (n, m) bool: redraw as Poisson
+    count: np.ndarray  # (n, m) numerator (successes / events)
+    denominator: np.ndarray  # (n, m)
+    scale: np.ndarray  # (m,)
+
+    @property
+    def n_resampled(self) -> int:
+        return int(self.binomial.sum() + self.poisson.sum())
+
+
+def sampling_plan(panel: Panel, method, denominators=None) -> SamplingPlan:
+    """Decide, metric by metric and trust by trust, what the sampling bootstrap redraws.
+
+    A cell (trust, metric) is redrawn when the catalogue gives the metric a sampling
+    model (``binomial`` or ``poisson``), its score is recomputed from the value (rule
+    ``continuous`` or ``finance_position`` and not replaced by a published score), the
+    value is present, and a denominator is known — from the data file's ``Denominator``
+    column, else from ``denominators``. The numerator is the file's ``Numerator``, else
+    ``value / scale * denominator``.
+
+    Returns
+    -------
+    SamplingPlan
+        ``table`` has one row per scored metric: ``metric_id``, ``name``, ``rule``,
+        ``distribution``, ``scale``, ``n_values``, ``n_resampled``,
+        ``n_denominators_from_file``, ``n_denominators_from_table``, ``resampled``
+        (bool: at least one trust redrawn) and ``status`` (why not, or how much).
+
+    Raises
+    ------
+    InputError
+        A binomial numerator outside [0, denominator]; a malformed denominators table.
+    """
+    method = load_method(method)
+    n, m = panel.values.shape
+    meta = panel.metrics
+    dist = meta["distribution"].to_numpy(dtype=object)
+    rules = meta["rule"].to_numpy(dtype=object)
+    scale = meta["scale"].to_numpy(dtype=float)
+    scale = np.where(np.isnan(scale), 1.0, scale)
+    pub_mode = method.settings["scoring"]["published_scores"]
+    value_rule = np.isin(rules, _VALUE_RULES)
+    published_used = ~np.isnan(panel.published) & (
+        (pub_mode == "prefer_published") | ((pub_mode == "where_no_rule") & (rules == "published"))[None, :])
+    if pub_mode == "never":
+        published_used = np.zeros((n, m), bool)
+    have_value = ~np.isnan(panel.values)
+    den_file = np.where(panel.denominators > 0, panel.denominators, np.nan)
+    den_user = _denominator_table(panel, denominators)
+    from_file = ~np.isnan(den_file)
+    from_table = ~from_file & ~np.isnan(den_user)
+    den = np.where(from_file, den_file, den_user)
+    modelled = np.isin(dist, _MODELS)[None, :] & value_rule[None, :]
+    redraw = modelled & have_value & ~np.isnan(den) & ~published_used
+    with np.errstate(invalid="ignore", divide="ignore"):
+        count = np.where(~np.isnan(panel.numerators) & from_file, panel.numerators, panel.values / scale * den)
+    binom = redraw & (dist == "binomial")[None, :]
+    pois = redraw & (dist == "poisson")[None, :]
+    with np.errstate(invalid="ignore"):
+        bad = binom & ((count < -1e-9) | (count > den + 1e-9))
+        bad |= pois & (count < -1e-9)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        t = panel.trusts.iloc[i]
+        raise InputError(f"metric {panel.metric_ids[j]} of trust {panel.trusts.index[i]}: numerator {count[i, j]:g} "
+                         f"is impossible for a {dist[j]} count with denominator {den[i, j]:g}",
+                         file=t["source_file"], column="Numerator")
+    status = []
+    for j in range(m):  # one line of text per metric (metadata, not a hot path)
+        nv, nr = int(have_value[:, j].sum()), int(redraw[:, j].sum())
+        if dist[j] not in _MODELS:
+            s = "fixed: no sampling model in the catalogue (distribution none)"
+        elif not value_rule[j]:
+            s = f"fixed: scored by rule '{rules[j]}', not from the value"
+        elif published_used[:, j].any() and nr == 0:
+            s = "fixed: the published score is used"
+        elif nr == 0:
+            s = "fixed: no denominators"
+        elif nr < nv:
+            s = f"partly resampled: {nv - nr} of {nv} trusts have no denominator and stay fixed"
+        else:
+            s = "resampled"
+        status.append(s)
+    table = pd.DataFrame({
+        "metric_id": panel.metric_ids,
+        "name": meta["name"].to_numpy(dtype=object),
+        "rule": rules,
+        "distribution": dist,
+        "scale": scale,
+        "n_values": have_value.sum(0).astype(np.int64),
+        "n_resampled": redraw.sum(0).astype(np.int64),
+        "n_denominators_from_file": (redraw & from_file).sum(0).astype(np.int64),
+        "n_denominators_from_table": (redraw & from_table).sum(0).astype(np.int64),
+        "resampled": redraw.any(0),
+        "status": status,
+    })
+    return SamplingPlan(table, binom, pois, np.where(redraw, count, np.nan), np.where(redraw, den, np.nan), scale)
+
+
+def sampling_values(panel: Panel, method, *, draws: int = 1000, seed=0, denominators=None,
+                    decimals: int | None = None) -> tuple[np.ndarray, SamplingPlan]:
+    """Replicate metric values ``(R, n, m)`` drawn from each metric's sampling distribution.
+
+    The drawing step of :func:`sampling_replicates` (same arguments and random stream), for
+    callers that want the values themselves. Cells not chosen by :func:`sampling_plan`
+    keep the panel's value in every replicate.
+
+    Returns
+    -------
+    (values, plan)
+
+    Examples
+    --------
+    >>> from nhs_league.pipeline import Panel
+    >>> from nhs_league.catalogue import load_catalogue
+    >>> trusts = pd.DataFrame({"trust_name": ["A", "B"], "trust_subtype": "", "region": "",
+    ...                        "source_file": "x.csv", "source_row": [2, 3]},
+    ...                       index=pd.Index(["R1", "R2"], name="trust_code"))
+    >>> v = np.array([[50.0], [60.0]])
+    >>> p = Panel("2025Q3", "acute", trusts, load_catalogue().loc[["OF0023"]], v, v * np.nan,
+    ...           np.array([[5.0], [np.nan]]), np.array([[10.0], [np.nan]]), {},
+    ...           pd.array([pd.NA] * 2, dtype="boolean"), np.zeros(2, bool))
+    >>> vals, plan = sampling_values(p, "nof-2025-26", draws=3, seed=0)
+    >>> vals.shape, vals[:, 1, 0].tolist()   # R2 has no denominator: fixed
+    ((3, 2, 1), [60.0, 60.0, 60.0])
+    """
+    method = load_method(method)
+    draws = _check_draws(draws)
+    plan = sampling_plan(panel, method, denominators)
+    if plan.n_resampled == 0:
+        raise InputError(
+            f"the sampling source is unavailable for this input: no {panel.trust_type} metric in {panel.quarter} "
+            "has both a sampling model (binomial or Poisson in the catalogue, scored from its value) and a "
+            "denominator; give a denominators table (Trust_code, Metric_ID, Denominator) or use the metric-basket "
+            "source", file=_files(panel), column="Denominator")
+    rng = np.random.default_rng(seed)
+    R = draws
+    n, m = panel.values.shape
+    values = np.empty((R, n * m))
+    values[:] = panel.values.reshape(-1)
+    scale_cell = np.broadcast_to(plan.scale, (n, m)).reshape(-1)
+    den = plan.denominator.reshape(-1)
+    cnt = plan.count.reshape(-1)
+    bi = np.flatnonzero(plan.binomial.reshape(-1))
+    if len(bi):
+        trials = np.rint(den[bi]).astype(np.int64)
+        p = np.clip(cnt[bi] / np.maximum(trials, 1), 0.0, 1.0)
+        x = rng.binomial(trials, p, size=(R, len(bi)))
+        values[:, bi] = x * (scale_cell[bi] / den[bi])
+    po = np.flatnonzero(plan.poisson.reshape(-1))
+    if len(po):
+        x = rng.poisson(np.maximum(cnt[po], 0.0), size=(R, len(po)))
+        values[:, po] = x * (scale_cell[po] / den[po])
+    values = values.reshape(R, n, m)
+    if decimals is not None:
+        values = np.round(values, int(decimals))
+    return values, plan
+
+
+def sampling_replicates(panel: Panel, method, *, draws: int = 1000, seed=0, denominators=None,
+                        decimals: int | None = None) -> Replicates:
+    """Parametric bootstrap of sampling noise, re-running the whole pipeline per replicate.
+
+    For every cell chosen by :func:`sampling_plan`: binomial metrics draw
+    ``X ~ Binomial(round(d), c / d)`` and use ``X / d * scale``; Poisson metrics draw
+    ``X ~ Poisson(c)`` and use ``X / d * scale`` (``c`` numerator, ``d`` denominator).
+    Other cells keep their value. Then :func:`nhs_league.pipeline.compute` re-scores
+    every metric (relative, rank-based), averages, segments (with the override) and
+    ranks each replicate table.
+
+    Parameters
+    ----------
+    panel : Panel
+    method : Method or str
+    draws : int, default 1000
+        Number of replicates R.
+    seed : int or numpy.random.SeedSequence, default 0
+    denominators : pandas.DataFrame, optional
+        Denominators where the data carry none: rows trust codes, columns Metric_IDs
+        (see :func:`read_denominators`). Used only for cells without a file denominator.
+    decimals : int, optional
+        Round redrawn values to this many decimals, e.g. to match published precision
+        (ties then occur as in the published values). Default: no rounding.
+
+    Returns
+    -------
+    Replicates
+        ``source="sampling"``; ``resampled`` is the per-metric table.
+
+    Raises
+    ------
+    InputError
+        When no metric can be redrawn (no sampling model with a denominator): the
+        sampling source is unavailable for this input.
+
+    Examples
+    --------
+    >>> from nhs_league.pipeline import Panel
+    >>> from nhs_league.catalogue import load_catalogue
+    >>> cat = load_catalogue(); meta = cat.loc[["OF0023"]]
+    >>> trusts = pd.DataFrame({"trust_name": ["A", "B", "C"], "trust_subtype": "", "region": "",
+    ...                        "source_file": "x.csv", "source_row": [2, 3, 4]},
+    ...                       index=pd.Index(["R1", "R2", "R3"], name="trust_code"))
+    >>> v = np.array([[60.0], [70.0], [80.0]]); d = np.array([[100.0], [100.0], [100.0]])
+    >>> p = Panel("2025Q3", "acute", trusts, meta, v, v * np.nan, v, d, {},
+    ...           pd.array([pd.NA] * 3, dtype="boolean"), np.zeros(3, bool))
+    >>> r = sampling_replicates(p, "nof-2025-26", draws=200, seed=1)
+    >>> r.average.shape, bool(r.resampled["resampled"].iloc[0])
+    ((200, 3), True)
+    """
+    method = load_method(method)
+    values, plan = sampling_values(panel, method, draws=draws, seed=seed, denominators=denominators,
+                                   decimals=decimals)
+    res = compute(panel, method, values)
+    nominal = compute(panel, method)
+    return Replicates("sampling", panel.trusts.index, res["average"], res["segment"], res["rank"], nominal,
+                      synthetic=panel.synthetic, resampled=plan.table, method=method, kind="bootstrap",
+                      independent=False, trust_names=panel.trusts["trust_name"].to_numpy(dtype=object),
+                      panel=panel, params={"draws": int(draws), "seed": seed, "denominators": denominators,
+                                           "decimals": decimals})
+
+
+# --------------------------------------------------------------------------------------
+# Source 2: the choice of metrics
+# --------------------------------------------------------------------------------------
+def _basket_table(panel: Panel, scores: np.ndarray, how: str) -> pd.DataFrame:
+    have = ~np.isnan(scores)
+    return pd.DataFrame({"metric_id": panel.metric_ids, "name": panel.metrics["name"].to_numpy(dtype=object),
+                         "rule": panel.metrics["rule"].to_numpy(dtype=object),
+                         "n_scored": have.sum(0).astype(np.int64), "resampled": have.any(0),
+                         "status": np.where(have.any(0), how, "not scored for any trust")})
+
+
+def _scored(panel: Panel, method: Method) -> tuple[dict, np.ndarray]:
+    nominal = compute(panel, method)
+    sc = nominal["scores"]
+    if not (~np.isnan(sc)).any():
+        raise InputError(f"no {panel.trust_type} trust has a scored metric in {panel.quarter}: the metric-basket "
+                         "source needs metric scores", file=_files(panel), column="Value")
+    return nominal, sc
+
+
+def basket_bootstrap(panel: Panel, method, *, draws: int = 1000, seed=0) -> Replicates:
+    """Bootstrap over each trust's own metric scores (uncertainty from the choice of metrics).
+
+    In each replicate every trust's ``k`` scored metrics are replaced by ``k`` draws with
+    replacement from them (each with the weight it has in the nominal average), the
+    average is recomputed with the method's aggregation, then the segment (cut-offs or
+    quartiles, override, segment 5) and league rank with
+    :func:`nhs_league.pipeline.classify`. Metric scores themselves are not re-scored:
+    the question is how much the average depends on which of the trust's scores went
+    into it. Trusts are resampled independently.
+
+    Parameters
+    ----------
+    panel : Panel
+    method : Method or str
+    draws : int, default 1000
+    seed : int or numpy.random.SeedSequence, default 0
+
+    Returns
+    -------
+    Replicates
+        ``source="metrics"``, ``independent=True``.
+
+    Examples
+    --------
+    >>> from nhs_league.pipeline import Panel
+    >>> from nhs_league.catalogue import load_catalogue
+    >>> meta = load_catalogue().loc[["OF0023", "OF0010", "OF0011"]]
+    >>> trusts = pd.DataFrame({"trust_name": ["A", "B", "C"], "trust_subtype": "", "region": "",
+    ...                        "source_file": "x.csv", "source_row": [2, 3, 4]},
+    ...                       index=pd.Index(["R1", "R2", "R3"], name="trust_code"))
+    >>> v = np.array([[90.0, 50.0, 40.0], [80.0, 70.0, 60.0], [70.0, 60.0, 50.0]])
+    >>> p = Panel("2025Q3", "acute", trusts, meta, v, v * np.nan, v * np.nan, v * np.nan, {},
+    ...           pd.array([pd.NA] * 3, dtype="boolean"), np.zeros(3, bool))
+    >>> r = basket_bootstrap(p, "nof-2025-26", draws=500, seed=3)
+    >>> r.average.shape, bool(r.se().iloc[0] > 0)
+    ((500, 3), True)
+    """
+    method = load_method(method)
+    draws = _check_draws(draws)
+    nominal, sc = _scored(panel, method)
+    n, m = sc.shape
+    have = ~np.isnan(sc)
+    s = method.settings["average"]
+    w = np.broadcast_to(domain_weights(have, panel.domain_index, s["weights"], panel.metric_ids), sc.shape)
+    k = have.sum(axis=1)
+    kmax = int(k.max())
+    order = np.argsort(~have, axis=1, kind="stable")[:, :kmax]  # each trust's scored metrics first
+    rng = np.random.default_rng(seed)
+    u = rng.random((draws, n, kmax))
+    pos = np.minimum((u * k[:, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None])
+    rows = np.arange(n)[None, :, None]
+    col = order[rows, pos]  # (R, n, kmax) metric column drawn
+    inside = np.arange(kmax)[None, :] < k[:, None]  # (n, kmax): a trust draws k of its own
+    sc_r = np.where(inside, sc[rows, col], np.nan)
+    w_r = np.where(inside, w[rows, col], 0.0)
+    avg = aggregate_scores(sc_r, weights=w_r, aggregation=s["aggregation"], trim=float(s.get("trim", 0.1)))
+    out = classify(avg, nominal["in_deficit"], nominal["intensive_support"], method)
+    return Replicates("metrics", panel.trusts.index, avg, out["segment"], out["rank"], nominal,
+                      synthetic=panel.synthetic, resampled=_basket_table(panel, sc, "resampled within each trust"),
+                      method=method, kind="bootstrap", independent=True,
+                      trust_names=panel.trusts["trust_name"].to_numpy(dtype=object), panel=panel,
+                      params={"draws": draws, "seed": seed})
+
+
+def basket_jackknife(panel: Panel, method) -> Replicates:
+    """Leave one metric out at a time: replicate ``j`` is the whole table without metric ``j``.
+
+    Each replicate drops one scored metric for every trust and recomputes averages
+    (weights renormalised as in :func:`nhs_league.pipeline.compute`), segments and ranks;
+    other metrics' scores are unchanged (scores are relative within a metric). A trust
+    not scored on metric ``j`` keeps its average in replicate ``j``; its jackknife
+    standard error uses only the replicates that removed one of its own metrics
+    (:attr:`Replicates.affected`), ``se = sqrt((k - 1) / k * Σ (a_(j) − a_(.))²)``.
+
+    Returns
+    -------
+    Replicates
+        ``source="metrics-jackknife"``, ``kind="jackknife"``; one replicate per scored
+        metric.
+
+    Examples
+    --------
+    >>> from nhs_league.pipeline import Panel
+    >>> from nhs_league.catalogue import load_catalogue
+    >>> meta = load_catalogue().loc[["OF0023", "OF0010", "OF0011"]]
+    >>> trusts = pd.DataFrame({"trust_name": ["A", "B", "C"], "trust_subtype": "", "region": "",
+    ...                        "source_file": "x.csv", "source_row": [2, 3, 4]},
+    ...                       index=pd.Index(["R1", "R2", "R3"], name="trust_code"))
+    >>> v = np.array([[90.0, 60.0, 40.0], [80.0, 70.0, 60.0], [70.0, 50.0, 50.0]])
+    >>> p = Panel("2025Q3", "acute", trusts, meta, v, v * np.nan, v * np.nan, v * np.nan, {},
+    ...           pd.array([pd.NA] * 3, dtype="boolean"), np.zeros(3, bool))
+    >>> round(float(basket_jackknife(p, "nof-2025-26").se().iloc[0]), 4)  # scores 1, 2.5, 4: sd/sqrt(3)
+    0.866
+    """
+    method = load_method(method)
+    nominal, sc = _scored(panel, method)
+    n, m = sc.shape
+    used = np.flatnonzero((~np.isnan(sc)).any(axis=0))
+    S = np.broadcast_to(sc, (len(used), n, m)).copy()
+    S[np.arange(len(used)), :, used] = np.nan
+    res = compute(panel, method, scores=S)
+    affected = ~np.isnan(sc[:, used].T)  # (J, n)
+    return Replicates("metrics-jackknife", panel.trusts.index, res["average"], res["segment"], res["rank"], nominal,
+                      synthetic=panel.synthetic, resampled=_basket_table(panel, sc, "left out in turn"),
+                      method=method, kind="jackknife", independent=True, affected=affected,
+                      trust_names=panel.trusts["trust_name"].to_numpy(dtype=object), panel=panel, params={})
