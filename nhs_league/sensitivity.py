@@ -549,9 +549,10 @@ def from_inputs(inputs: Inputs, quarter: str, trust_type: str, method: Method | 
     if level == "auto":
         try:
             panel = build_panel(inputs, quarter, trust_type, catalogue=catalogue)
-        except InputError:
+        except InputError as exc:
             if not has_domain:
-                raise
+                raise InputError(f"{exc.message}; nor are there domain score rows (OF4000-OF4005)",
+                                 file=exc.file, row=exc.row, column=exc.column) from None
             level = "domain"
         else:
             return from_panel(panel, method)

@@ -60,6 +60,7 @@ __all__ = [
     "sampling_replicates",
     "sampling_values",
     "sampling_plan",
+    "SamplingPlan",
     "basket_bootstrap",
     "basket_jackknife",
     "rankability",
@@ -494,6 +495,15 @@ class Replicates:
         The rank named first is the published league rank where a league-table file gave
         one, else the recomputed rank. Jackknife replicates give the leave-one-metric-out
         rank range and the number of removals that change the segment instead.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> r = Replicates("metrics", pd.Index(["A"]), np.array([[2.0], [2.1], [2.2], [2.3]]),
+        ...                np.array([[1], [2], [2], [1]]), np.array([[3], [5], [4], [3]]),
+        ...                {"average": np.array([2.0]), "segment": np.array([1]), "rank": np.array([3])})
+        >>> r.headlines(0.5).iloc[0]
+        'recomputed 3rd; 50% rank interval 3rd–4th (metric-basket bootstrap); 50% chance of a different segment'
         """
         s = self.summary(coverage if self.kind == "bootstrap" else 0.9)
         pub = s["published_rank"] if "published_rank" in s else pd.Series(pd.NA, index=s.index)
@@ -760,6 +770,20 @@ def sampling_plan(panel: Panel, method, denominators=None) -> SamplingPlan:
     ------
     InputError
         A binomial numerator outside [0, denominator]; a malformed denominators table.
+
+    Examples
+    --------
+    >>> from nhs_league.pipeline import Panel
+    >>> from nhs_league.catalogue import load_catalogue
+    >>> trusts = pd.DataFrame({"trust_name": ["A", "B"], "trust_subtype": "", "region": "",
+    ...                        "source_file": "x.csv", "source_row": [2, 3]},
+    ...                       index=pd.Index(["R1", "R2"], name="trust_code"))
+    >>> v = np.array([[50.0, 3.0], [60.0, 4.0]])
+    >>> p = Panel("2025Q3", "acute", trusts, load_catalogue().loc[["OF0023", "OF0061"]], v, v * np.nan,
+    ...           np.array([[5.0, np.nan], [np.nan, np.nan]]), np.array([[10.0, np.nan], [np.nan, np.nan]]),
+    ...           {}, pd.array([pd.NA] * 2, dtype="boolean"), np.zeros(2, bool))
+    >>> sampling_plan(p, "nof-2025-26").table[["metric_id", "n_resampled", "status"]].values.tolist()
+    [['OF0023', 1, 'partly resampled: 1 of 2 trusts have no denominator and stay fixed'], ['OF0061', 0, 'fixed: no sampling model in the catalogue (distribution none)']]
     """
     method = load_method(method)
     n, m = panel.values.shape

@@ -165,11 +165,10 @@ def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=T
 def run(args) -> int:
     coverage, draws, seed = _options(args)
     ld = load(args)
-    if not ld.has_metrics:
-        raise InputError(f"'ranks' needs a NOF data file with metric rows for {ld.trust_type} trusts in {ld.quarter}: "
-                         "a league-table file alone carries only the averages, not the metric scores the "
-                         "uncertainty is built from", file=", ".join(sorted(ld.inputs.files)) or None,
-                         column="Metric_ID")
+    if len(ld.inputs.metrics) == 0:
+        raise InputError("'ranks' needs a NOF data file (metric rows): a league-table file alone carries only "
+                         "the averages, not the metric scores the uncertainty is built from",
+                         file=", ".join(sorted(ld.inputs.files)) or None, column="Metric_ID")
     if args.denominators and args.source != "sampling":
         raise MethodError("--denominators is used only with --source sampling")
     den = read_denominators(args.denominators) if args.denominators else None
