@@ -43,7 +43,8 @@ __all__ = [
     "OKABE_ITO", "SEGMENT_COLOURS", "SIZES", "DPI", "SYNTHETIC_BANNER",
     "finish", "title_of", "caption_of", "show", "table", "HTMLTable",
     "segment_counts", "caterpillar", "rank_sets", "segment_probabilities", "rank_shifts",
-    "sobol_indices", "concordance", "metric_profile", "funnel", "trend", "movement",
+    "sobol_indices", "concordance", "metric_profile", "funnel", "trend", "movement", "rank_bands",
+    "note", "png_bytes", "HTMLFragment",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -658,3 +659,33 @@ def movement(change: pd.DataFrame, *, synthetic: bool, names=None, title: str | 
     return finish(fig, title or "Movement between quarters",
                   "Shows each trust's change with its interval, highlighted where the interval excludes "
                   "no change; does not show method changes between quarters.", synthetic=synthetic)
+
+
+def rank_bands(summary: pd.DataFrame, *, synthetic: bool, title: str | None = None) -> Figure:
+    """Each trust's nominal rank and the 5-95% band of its rank over method scenarios.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :meth:`nhs_league.sensitivity.SensitivityResult.trust_summary`: columns
+        ``Trust_code``, ``Trust_name``, ``Nominal_rank``, ``Median_rank``, ``Rank_p05``,
+        ``Rank_p95`` (one row per trust, in nominal order).
+    """
+    s = summary[summary["Nominal_rank"] > 0]
+    n = len(s)
+    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    ax.hlines(y, s["Rank_p05"], s["Rank_p95"], color=SECONDARY, lw=3, alpha=0.8,
+              label="5-95% of method scenarios")
+    ax.plot(s["Median_rank"], y, "o", color=PRIMARY, ms=3, label="median over scenarios")
+    ax.plot(s["Nominal_rank"], y, "|", color="black", ms=8, label="rank with the published method")
+    ax.set_yticks(y, _labels(s["Trust_name"], s["Trust_code"]))
+    _dense(ax, n)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlabel("League rank (1 = best)", fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "League rank under plausible method choices (Monte Carlo)",
+                  "Shows the range of ranks each trust takes when the method choices vary together; does not "
+                  "show statistical noise in the data, nor which method is right.", synthetic=synthetic)

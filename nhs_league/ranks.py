@@ -318,9 +318,10 @@ class _NullMaxima:
             i, r = units[start:start + m], rows[start:start + m]
             d = self.zt[i, r][:, None] - self.z[r]  # d[e, k] = Z_i − Z_k
             d *= self.inv_sd[i]  # D_ik
-            row_max = (d + self.pen_row[i]).max(axis=1)
-            np.subtract(self.pen_col[i], d, out=d)  # D_ki
-            self.values[i, r] = np.maximum(row_max, d.max(axis=1))
+            a = d + self.pen_row[i]
+            row_max = _row_max(a)
+            np.subtract(self.pen_col[i], d, out=a)  # D_ki
+            self.values[i, r] = np.maximum(row_max, _row_max(a))
             self.fresh[i, r] = True
 
     # -- public --------------------------------------------------------------------------
@@ -339,10 +340,13 @@ class _NullMaxima:
         """
         nf, r = self.values.shape
         k = min(max(int(np.ceil(coverage * r)), 1), r)
+        if self.fresh.all():
+            crit = np.partition(self.values, k - 1, axis=1)[:, k - 1]
+            return crit[0] if self.simultaneous else crit
         m = r - k + 1  # the m-th largest
         crit = np.empty(nf)
         todo = np.arange(nf)
-        top = m
+        top = 2 * m  # usually enough in one round after a stepdown step
         while len(todo):
             top = min(top, r)
             vals = self.values[todo]
@@ -362,6 +366,11 @@ class _NullMaxima:
             todo = todo[~done]
             top *= 2
         return crit[0] if self.simultaneous else crit
+
+
+def _row_max(a):
+    """``a.max(axis=1)`` for a 2-D array (argmax + gather is faster for short rows)."""
+    return a[np.arange(len(a)), a.argmax(axis=1)]
 
 
 def _rejections(problem: _Problem, *, coverage: float, simultaneous: bool, stepdown: bool,

