@@ -219,7 +219,7 @@ def table(df: pd.DataFrame, title: str, *, synthetic: bool, caption: str = "", m
     full_title = f"SYNTHETIC — {title}" if synthetic else title
     text = f"{full_title}\n{shown.to_string(index=index)}"
     return HTMLTable(df, f'<div class="nhs-table-block">{banner}<h4>{html.escape(full_title)}</h4>{cap}'
-                         f"{body}{more}</div>", text)
+                         f'<div style="overflow:auto;max-height:720px">{body}</div>{more}</div>', text)
 
 
 def note(text: str, *, synthetic: bool = False) -> HTMLFragment:

@@ -160,25 +160,29 @@ class FunnelResult:
 # Input checks
 # --------------------------------------------------------------------------------------
 def _as_counts(num, den, index, kind: str, names: tuple[str, str]):
+    """Validated float arrays and labels. With ``index`` the inputs are positional;
+    otherwise labels come from the first Series and the other input is aligned to them."""
     nname, dname = names
-    if isinstance(num, pd.Series):
-        labels = num.index if index is None else pd.Index(index)
+    labels = None
+    if index is not None:
+        labels = pd.Index(index)
+    elif isinstance(num, pd.Series):
+        labels = num.index
     elif isinstance(den, pd.Series):
-        labels = den.index if index is None else pd.Index(index)
-    else:
-        labels = None if index is None else pd.Index(index)
+        labels = den.index
 
     def values(x, name):
-        if isinstance(x, pd.Series) and labels is not None and not x.index.equals(labels):
-            if not x.index.is_unique or set(x.index) != set(labels):
-                raise ValueError(f"{name}: labels do not match the other input's labels")
-            x = x.reindex(labels)
+        if isinstance(x, pd.Series):
+            if index is None and not x.index.equals(labels):
+                if not x.index.is_unique or set(x.index) != set(labels):
+                    raise ValueError(f"{name}: labels do not match the other input's labels")
+                x = x.reindex(labels)
         try:
-            v = np.asarray(x.to_numpy(dtype=float, na_value=np.nan) if isinstance(x, pd.Series) else x,
-                           dtype=float).ravel()
+            if isinstance(x, pd.Series):
+                x = x.to_numpy(dtype=float, na_value=np.nan)
+            return np.asarray(x, dtype=float).ravel()
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name} must be numeric: {exc}") from None
-        return v
 
     r = values(num, nname)
     n = values(den, dname)

@@ -218,6 +218,12 @@ def _chunk_size(p: int) -> int:
     return max(1, _CHUNK_BYTES // (8 * p * p))
 
 
+def _argmax_rows(a):
+    """Row-wise maximum and its position of a 2-D array (argmax + gather: fast)."""
+    arg = a.argmax(axis=1)
+    return a[np.arange(len(a)), arg], arg
+
+
 class _NullMaxima:
     """Critical values from the maxima of the null statistics over the hypotheses in play.
 
@@ -225,7 +231,7 @@ class _NullMaxima:
     Simultaneous (``play_col is None``): one family, hypothesis (j, k) in play where
     ``play_row[j, k]``; one maximum per draw. Marginal: family i holds (i, k) where
     ``play_row[i, k]`` (null ``D_ik``) and (k, i) where ``play_col[i, k]`` (null
-    ``D_ki = −D_ik``); one maximum per unit and draw, stored p × draws.
+    ``D_ki = −D_ik``); one maximum per unit and draw. ``values`` is families × draws.
 
     First pass (exact, every draw): while both directions of every pair are in play
     (the first step of two-sided sets) the maximum over a pair is ``|D_jk|``, and the
@@ -235,13 +241,15 @@ class _NullMaxima:
     draws × p × p. Temporaries stay under ``_CHUNK_BYTES`` each.
 
     Stepdown steps (exact, lazy): rejecting hypotheses only shrinks the family, so a
-    stored maximum stays an upper bound of the current one. The critical value is an
-    order statistic near the top, so :meth:`critical_values` recomputes exactly only
-    the largest stored values of each family (doubling the number until the order
-    statistic is pinned down: once the m-th largest recomputed value is at least every
-    bound left out, it is the m-th largest of all). This touches a few per cent of the
-    entries instead of all of them.
+    stored maximum stays an upper bound of the current one, and stays exact if the
+    hypothesis attaining it (``arg``, when known) is still in play. The critical value
+    is an order statistic near the top, so :meth:`critical_values` recomputes only the
+    stale entries among the largest stored values of each family, doubling their number
+    until the order statistic is pinned down (the m-th largest exact value is at least
+    every bound left out). This touches a few per cent of the entries.
     """
+
+    first_round = 2  # first round recomputes the top 2m values (usually enough)
 
     def __init__(self, z, inv_sd, play_row, play_col=None):
         r, p = z.shape
@@ -252,9 +260,12 @@ class _NullMaxima:
         self.simultaneous = play_col is None
         self.pen_row = np.where(play_row, 0.0, -np.inf)
         self.pen_col = None if self.simultaneous else np.where(play_col, 0.0, -np.inf)
-        # values[f, s]: maximum (or, when not fresh, an upper bound) for family f, draw s
-        self.values = np.empty((1 if self.simultaneous else p, r))
-        self.fresh = np.ones(self.values.shape, dtype=bool)
+        shape = (1 if self.simultaneous else p, r)
+        self.values = np.empty(shape)  # maximum, or an upper bound when not fresh
+        self.fresh = np.ones(shape, dtype=bool)  # values[f, s] is exact
+        # maximising hypothesis, -1 if unknown; simultaneous: j * p + k for (j, k);
+        # marginal (family i): k for (i, k), p + k for (k, i)
+        self.arg = np.full(shape, -1, dtype=np.intp)
         symmetric = bool(np.array_equal(play_row, play_row.T)) and (
             self.simultaneous or bool(np.array_equal(play_row, play_col)))
         if symmetric and p > 1:
@@ -271,7 +282,7 @@ class _NullMaxima:
         for r0 in range(0, r, step):
             zc = np.ascontiguousarray(self.zt[:, r0:r0 + step])  # p × n
             n = zc.shape[1]
-            acc = np.full((1 if self.simultaneous else p, n), -np.inf)
+            acc = np.full((len(self.values), n), -np.inf)
             for t in range(1, p):
                 # a[j] = |Z_j − Z_(j+t)| / sd: the larger of D_(j, j+t) and D_(j+t, j)
                 a = buf[:(p - t) * n].reshape(p - t, n)
@@ -293,44 +304,52 @@ class _NullMaxima:
         p = self.p
         m = _chunk_size(p)
         d_buf = np.empty((min(m, len(rows)), p, p))
-        a_buf = None if self.simultaneous else np.empty_like(d_buf)
         for start in range(0, len(rows), m):
             idx = rows[start:start + m]
+            n = len(idx)
             zc = self.z[idx]
-            d = d_buf[:len(idx)]
+            d = d_buf[:n]
             np.subtract(zc[:, :, None], zc[:, None, :], out=d)
             d *= self.inv_sd  # d[s, j, k] = D_jk
             if self.simultaneous:
                 d += self.pen_row
-                self.values[0, idx] = d.reshape(len(idx), -1).max(axis=1)
+                self.values[0, idx], self.arg[0, idx] = _argmax_rows(d.reshape(n, -1))
             else:
-                a = np.add(d, self.pen_row, out=a_buf[:len(idx)])
-                row_max = a.max(axis=2)
-                np.subtract(self.pen_col, d, out=d)
-                self.values[:, idx] = np.maximum(row_max, d.max(axis=2)).T
+                val, arg = self._combine(d.reshape(n * p, p), np.tile(np.arange(p), n))
+                self.values[:, idx] = val.reshape(n, p).T
+                self.arg[:, idx] = arg.reshape(n, p).T
             self.fresh[:, idx] = True
+
+    def _combine(self, d, units):
+        """Marginal maxima of rows ``d[e] = D_(units[e], k)`` over k (in place in ``d``)."""
+        row, row_arg = _argmax_rows(d + self.pen_row[units])  # hypotheses (i, k)
+        col, col_arg = _argmax_rows(np.subtract(self.pen_col[units], d, out=d))  # (k, i)
+        use_col = col > row
+        return np.where(use_col, col, row), np.where(use_col, col_arg + self.p, row_arg)
 
     def _recompute_entries(self, units, rows):
         """Exact marginal maxima of the (unit, draw) entries given."""
-        p = self.p
-        m = max(1, _CHUNK_BYTES // (8 * p))
+        m = max(1, _CHUNK_BYTES // (8 * self.p))
         for start in range(0, len(units), m):
             i, r = units[start:start + m], rows[start:start + m]
             d = self.zt[i, r][:, None] - self.z[r]  # d[e, k] = Z_i − Z_k
             d *= self.inv_sd[i]  # D_ik
-            a = d + self.pen_row[i]
-            row_max = _row_max(a)
-            np.subtract(self.pen_col[i], d, out=a)  # D_ki
-            self.values[i, r] = np.maximum(row_max, _row_max(a))
+            self.values[i, r], self.arg[i, r] = self._combine(d, i)
             self.fresh[i, r] = True
 
-    # -- public --------------------------------------------------------------------------
+    # -- stepdown ------------------------------------------------------------------------
     def drop(self, new_row, new_col=None):
         """Remove newly rejected hypotheses (same layout as the ``play_*`` masks)."""
         self.pen_row[new_row] = -np.inf
-        if not self.simultaneous:
+        if self.simultaneous:
+            left = new_row.reshape(1, -1)
+        else:
             self.pen_col[new_col] = -np.inf
-        self.fresh[:] = False  # stored maxima are now upper bounds
+            left = np.concatenate([new_row, new_col], axis=1)  # p × 2p, coded like arg
+        known = self.arg >= 0
+        family = np.arange(len(left))[:, None]
+        # exact still only if the maximiser is known and has not just left the family
+        self.fresh &= known & ~left[family, np.where(known, self.arg, 0)]
 
     def critical_values(self, coverage):
         """The ⌈coverage · draws⌉-th smallest maximum of each family (exact).
@@ -346,11 +365,11 @@ class _NullMaxima:
         m = r - k + 1  # the m-th largest
         crit = np.empty(nf)
         todo = np.arange(nf)
-        top = 2 * m  # usually enough in one round after a stepdown step
+        top = self.first_round * m
         while len(todo):
             top = min(top, r)
             vals = self.values[todo]
-            idx = np.argpartition(vals, r - top, axis=1)[:, r - top:]  # top bounds
+            idx = np.argpartition(vals, r - top, axis=1)[:, r - top:]  # largest bounds
             bound = np.take_along_axis(vals, idx, axis=1).min(axis=1)  # >= all left out
             fam = np.broadcast_to(todo[:, None], idx.shape)
             stale = ~self.fresh[fam, idx]
@@ -366,11 +385,6 @@ class _NullMaxima:
             todo = todo[~done]
             top *= 2
         return crit[0] if self.simultaneous else crit
-
-
-def _row_max(a):
-    """``a.max(axis=1)`` for a 2-D array (argmax + gather is faster for short rows)."""
-    return a[np.arange(len(a)), a.argmax(axis=1)]
 
 
 def _rejections(problem: _Problem, *, coverage: float, simultaneous: bool, stepdown: bool,

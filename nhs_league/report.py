@@ -200,9 +200,11 @@ def validate_values(params: dict, *, where=None) -> dict:
         raise InputError(f"parameter 'uncertainty' must be one of {list(UNCERTAINTY_SOURCES)}, got "
                          f"{out['uncertainty']!r}", file=where, column="uncertainty")
     checks = {"seed": lambda v: v >= 0, "coverage": lambda v: 0 < v < 1, "draws": lambda v: v >= 1,
-              "tau": lambda v: v >= 1}
+              "tau": lambda v: v >= 1, "scenarios": lambda v: v >= 1,
+              "sobol_n_base": lambda v: v >= 2 and (v & (v - 1)) == 0}
     words = {"seed": "must be 0 or more", "coverage": "must be between 0 and 1 (e.g. 0.95)",
-             "draws": "must be at least 1", "tau": "must be at least 1"}
+             "draws": "must be at least 1", "tau": "must be at least 1", "scenarios": "must be at least 1",
+             "sobol_n_base": "must be a power of 2 (e.g. 256)"}
     for key, ok in checks.items():
         if key in out and not ok(out[key]):
             raise InputError(f"parameter {key!r} {words[key]}, got {out[key]!r}", file=where, column=key)
@@ -897,11 +899,9 @@ def rank_shift_frame(oat) -> pd.DataFrame:
 def concordance_matrix(long: pd.DataFrame, labels=None) -> pd.DataFrame:
     """The long output of :func:`nhs_league.sensitivity.concordance` as a square matrix."""
     names = list(dict.fromkeys([*long["a"], *long["b"]]))
-    m = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    m.loc[:, :] = np.where(np.eye(len(names), dtype=bool), 1.0, np.nan)
+    v = np.where(np.eye(len(names), dtype=bool), 1.0, np.nan)
     a = pd.Index(names).get_indexer(long["a"])
     b = pd.Index(names).get_indexer(long["b"])
-    v = m.to_numpy()
     v[a, b] = long["spearman"].to_numpy(float)
     v[b, a] = long["spearman"].to_numpy(float)
     out = pd.DataFrame(v, index=names, columns=names)
@@ -1086,6 +1086,12 @@ def plan_for_data(data, *, quarter=None, trust_type=None, notebooks=None, parame
                      | set(inputs.league.get("trust_type", pd.Series(dtype=object))) - {""})
     types = [parse_trust_type(trust_type)] if trust_type else present
     defaults = dict(suite.get("defaults") or {})
+    parameters = dict(parameters or {})
+    names = [nb for nb in suite["notebooks"] if not notebooks or nb in notebooks]
+    declared = {nb: notebook_parameters(NOTEBOOK_DIR / f"{nb}.ipynb") for nb in names}
+    unknown = sorted(set(parameters) - set().union(*declared.values())) if declared else sorted(parameters)
+    if unknown:
+        raise InputError(f"unknown parameter(s) {unknown}: no notebook declares them", column=unknown[0])
     jobs, skipped = [], []
     for t in types:
         caps = capabilities(inputs, q, t)
@@ -1095,13 +1101,16 @@ def plan_for_data(data, *, quarter=None, trust_type=None, notebooks=None, parame
         for nb, spec in suite["notebooks"].items():
             if notebooks and nb not in notebooks:
                 continue
-            needs = set(spec.get("needs", []))
-            missing = sorted(needs - caps)
-            if missing and not (spec.get("needs_any") and set(spec["needs_any"]) & caps):
+            missing = sorted(set(spec.get("needs", [])) - caps)
+            any_of = set(spec.get("needs_any", []))
+            if any_of and not any_of & caps:
+                missing.append(" or ".join(sorted(any_of)))
+            if missing:
                 skipped.append((f"{nb} ({q}, {t})", "the input lacks " + ", ".join(m.replace("_", " ")
                                                                                     for m in missing)))
                 continue
-            params = {**defaults, **(spec.get("parameters") or {}), **(parameters or {}),
+            mine = {k: v for k, v in parameters.items() if k in declared[nb]}
+            params = {**defaults, **(spec.get("parameters") or {}), **mine,
                       "quarter": q, "trust_type": t, "data": [str(p) for p in paths]}
             jobs.append(Job(nb, params, _stem(nb, params, {}), q, t, "command line", spec.get("title", nb)))
     return Plan(jobs, skipped, [])

@@ -29,11 +29,11 @@ applied, the data levels it applies to). A choice that cannot be applied to the 
 ``MethodError`` naming it; nothing is skipped silently.
 
 Speed: scenarios are evaluated as arrays. Score matrices are computed once per (scoring rule,
-peer set); weighted means of all scenarios sharing a scoring rule, peer set and weight path
-are one matrix product; medians and trimmed means are computed once per distinct (scores,
-left-out columns) and gathered; segments and ranks are computed for all scenarios of one
-(segmentation, override) pair at once through :func:`nhs_league.pipeline.classify`. No Python
-loop runs over trusts or scenarios.
+peer set); weighted means of all scenarios sharing a scoring rule, peer set, aggregation and
+weight path are one ``einsum`` over their weight vectors; medians and trimmed means are
+computed once per distinct (scores, kept columns) and gathered; segments and ranks are
+computed for all scenarios of one (segmentation, override, peer set) at once through
+:func:`nhs_league.pipeline.classify`. No Python loop runs over trusts or scenarios.
 """
 
 from __future__ import annotations
@@ -613,9 +613,9 @@ def from_inputs(inputs: Inputs, quarter: str, trust_type: str, method: Method | 
 def example_panel(n: int = 134, seed: int = 0) -> Panel:
     """A SYNTHETIC acute panel with random values for every acute metric of the catalogue.
 
-    For examples, tests and benchmarks only: values are drawn at random (seeded), about one
-    trust in twelve is a specialist (its not-applicable metrics missing), and a few values
-    are missing at random. ``synthetic`` is true.
+    For examples, tests and benchmarks only: values are drawn at random (seeded), one trust
+    in twelve (at least one) is a specialist (its not-applicable metrics missing), and a few
+    values are missing at random. ``synthetic`` is true.
 
     >>> p = example_panel(30, seed=2)
     >>> p.values.shape[0], p.synthetic
@@ -631,7 +631,7 @@ def example_panel(n: int = 134, seed: int = 0) -> Panel:
     kinds = np.array(["Acute - Teaching", "Acute - Large", "Acute - Medium", "Acute - Small",
                       "Acute - Multi-Service", SPECIALIST_SUBTYPE])
     pick = rng.integers(0, 5, n)
-    pick[rng.random(n) < 1 / 12] = 5
+    pick[rng.permutation(n)[:max(1, n // 12)]] = 5  # about one in twelve, at least one
     subtypes = kinds[pick]
     trusts = pd.DataFrame({"trust_name": [f"Synthetic trust {c}" for c in codes], "trust_subtype": subtypes,
                            "region": "SYNTHETIC", "source_file": "example_panel", "source_row": np.arange(n) + 2},
@@ -1352,8 +1352,11 @@ def sobol_indices(func, names, bounds, n_base: int = 1024, *, seed: int = 0, sec
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
+            # SALib seeds its bootstrap only for a truthy seed (0 would fall back to numpy's global
+            # state): pass a non-zero seed derived from ours
+            boot_seed = int(np.random.SeedSequence(seed).generate_state(1)[0]) or 1
             si = sobol_analyze.analyze(problem, Y, calc_second_order=second_order, num_resamples=num_resamples,
-                                       conf_level=conf_level, seed=seed)
+                                       conf_level=conf_level, seed=boot_seed)
         t = pd.DataFrame({k: np.asarray(si[k], float) for k in ("S1", "S1_conf", "ST", "ST_conf")},
                          index=pd.Index(names, name="factor"))
     for k in ("S1", "ST"):

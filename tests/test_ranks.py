@@ -327,6 +327,119 @@ def test_properties(problem):
 
 
 # --------------------------------------------------------------------------------------
+# The optimised engine against a brute-force reference on the same draws
+# --------------------------------------------------------------------------------------
+def reference_bounds(problem, z, coverage, simultaneous, stepdown, side):
+    """MRSW written out directly: the full draws × p × p tensor, np.quantile, loops."""
+    p = problem.p
+    t_stat, valid = problem.stat, problem.valid
+    null = (z[:, :, None] - z[:, None, :]) * problem.inv_sd  # null[s, j, k] for H_jk
+    off = ~np.eye(p, dtype=bool)
+
+    def stepwise(family):  # family: boolean p × p over hypotheses (j, k)
+        rejected = np.zeros((p, p), dtype=bool)
+        while True:
+            in_play = family & ~rejected
+            maxima = np.where(in_play & valid, null, -np.inf).max(axis=(1, 2))
+            crit = np.quantile(maxima, coverage, method="inverted_cdf")
+            new = in_play & (t_stat > max(crit, 0.0))
+            if not new.any():
+                return rejected
+            rejected |= new
+            if not stepdown:
+                return rejected
+
+    lower, upper = np.ones(p, dtype=int), np.full(p, p)
+    if simultaneous:
+        rej = stepwise(off)
+        lower, upper = 1 + rej.sum(axis=0), p - rej.sum(axis=1)
+    else:
+        for i in range(p):
+            family = np.zeros((p, p), dtype=bool)
+            if side in ("two-sided", "upper"):
+                family[i, :] = off[i]  # "i better than k"
+            if side in ("two-sided", "lower"):
+                family[:, i] = off[:, i]  # "k better than i"
+            rej = stepwise(family)
+            lower[i], upper[i] = 1 + rej[:, i].sum(), p - rej[i, :].sum()
+    if side == "lower":
+        upper = np.full(p, p)
+    elif side == "upper":
+        lower = np.ones(p, dtype=int)
+    return lower, upper
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    st.integers(2, 9),
+    st.integers(0, 2 ** 32 - 1),
+    st.sampled_from(["diag", "full", "degenerate"]),
+    st.sampled_from([0.5, 0.8, 0.9, 0.95]),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(["two-sided", "lower", "upper"]),
+    st.sampled_from([1, 2]),
+)
+def test_engine_matches_brute_force_reference(monkeypatch, p, seed, cov_kind, coverage,
+                                              simultaneous, stepdown, side, first_round):
+    # first_round=1 makes the lazy stepdown update take its doubling path often
+    monkeypatch.setattr(ranks._NullMaxima, "first_round", first_round)
+    rng = np.random.default_rng(seed)
+    est = pd.Series(np.round(rng.normal(0, 1, p), 1))  # rounding makes ties likely
+    if cov_kind == "diag":
+        cov = np.diag(rng.uniform(0.01, 0.5, p))
+    else:
+        a = rng.normal(size=(p, p if cov_kind == "full" else 1))
+        cov = a @ a.T * 0.1 + (np.diag(rng.uniform(0.01, 0.2, p)) if cov_kind == "full" else 0)
+        if cov_kind == "degenerate":  # rank one plus two identical units: zero-variance pairs
+            cov[0, :] = cov[:, 0] = 0.0
+            cov[1, :] = cov[:, 1] = 0.0
+    draws = 197
+    if side == "two-sided":
+        got = rank_confidence_sets(est, cov, coverage=coverage, simultaneous=simultaneous,
+                                   stepdown=stepdown, draws=draws, seed=seed)
+    else:
+        got = one_sided_rank_sets(est, cov, side=side, coverage=coverage,
+                                  simultaneous=simultaneous, stepdown=stepdown, draws=draws,
+                                  seed=seed)
+    problem = ranks._prepare(est, cov, None, True)
+    z = ranks._draws(problem, draws, seed)
+    lower, upper = reference_bounds(problem, z, coverage, simultaneous, stepdown, side)
+    np.testing.assert_array_equal(got["lower"].to_numpy(), ranks._to_input_order(problem, lower))
+    np.testing.assert_array_equal(got["upper"].to_numpy(), ranks._to_input_order(problem, upper))
+
+
+@pytest.mark.parametrize("first_round", [1, 2])
+@pytest.mark.parametrize("simultaneous", [True, False])
+@pytest.mark.parametrize("seed, full_cov", [(0, False), (1, True), (2, False), (3, True)])
+def test_engine_matches_reference_on_larger_problems(monkeypatch, seed, full_cov, simultaneous,
+                                                     first_round):
+    # 30 units: many rejections per stepdown step, so the lazy update must recompute
+    # stale maxima and (with first_round=1) widen its search; compare bit for bit
+    monkeypatch.setattr(ranks._NullMaxima, "first_round", first_round)
+    est, se, cov = random_problem(30, seed, full_cov)
+    got = rank_confidence_sets(est, cov, se=se, simultaneous=simultaneous, draws=300, seed=seed)
+    problem = ranks._prepare(est, cov, se, True)
+    z = ranks._draws(problem, 300, seed)
+    lower, upper = reference_bounds(problem, z, 0.95, simultaneous, True, "two-sided")
+    np.testing.assert_array_equal(got["lower"].to_numpy(), ranks._to_input_order(problem, lower))
+    np.testing.assert_array_equal(got["upper"].to_numpy(), ranks._to_input_order(problem, upper))
+
+
+@pytest.mark.parametrize("simultaneous", [True, False])
+def test_chunk_size_does_not_change_the_answer(monkeypatch, simultaneous):
+    est, se, _ = random_problem(40, 12)
+    base = rank_confidence_sets(est, se=se, simultaneous=simultaneous, draws=500)
+    low = one_sided_rank_sets(est, se=se, simultaneous=simultaneous, draws=500)
+    monkeypatch.setattr(ranks, "_CHUNK_BYTES", 4096)  # many tiny slabs and chunks
+    pd.testing.assert_frame_equal(
+        rank_confidence_sets(est, se=se, simultaneous=simultaneous, draws=500), base)
+    pd.testing.assert_frame_equal(
+        one_sided_rank_sets(est, se=se, simultaneous=simultaneous, draws=500), low)
+
+
+# --------------------------------------------------------------------------------------
 # Coverage on simulated data with known truth
 # --------------------------------------------------------------------------------------
 def test_empirical_coverage_with_known_truth():

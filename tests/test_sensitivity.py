@@ -419,10 +419,15 @@ def test_sobol_analysis_finds_the_only_choice_that_matters(data):
     assert t["Data"].eq("SYNTHETIC").all()
 
 
-def test_sobol_analysis_is_deterministic(data):
-    a = sens.sobol_analysis(data, "default", 32, seed=9)
-    b = sens.sobol_analysis(data, "default", 32, seed=9)
+@pytest.mark.parametrize("seed", [0, 9])
+def test_sobol_analysis_is_deterministic(data, seed):
+    a = sens.sobol_analysis(data, "default", 32, seed=seed)
+    np.random.seed(12345)  # the global state must not matter (SALib falls back on it for seed 0)
+    b = sens.sobol_analysis(data, "default", 32, seed=seed)
     pd.testing.assert_frame_equal(a, b)
+    c = sens.sobol_analysis(data, "default", 32, seed=seed + 1)
+    with pytest.raises(AssertionError):
+        pd.testing.assert_frame_equal(a, c)
 
 
 # ---- concordance and implied weights ----------------------------------------------------------------
@@ -468,7 +473,7 @@ def test_anchored_domain_scenarios_start_from_the_published_averages():
 # ---- the command line ---------------------------------------------------------------------------
 
 def test_cli_writes_every_file_deterministically_and_refuses_to_overwrite(run_cli, tmp_path, syn_inputs):
-    args = [*SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute", "--scenarios", "300", "--seed", "4",
+    args = [*SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute", "--scenarios", "300", "--seed", "0",
             "--sobol-n", "32", "--oat-draws", "3"]
     code, out, err = run_cli("sensitivity", *args, "--output", tmp_path / "a")
     assert code == 0, err
@@ -504,3 +509,28 @@ def test_cli_errors_are_one_line(run_cli, tmp_path, syn_inputs):
     assert code == 2 and "scoring" in err
     code, _, err = run_cli("sensitivity", *SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute")
     assert code == 2 and "--output" in err
+
+
+def test_cli_domain_level_rerun_with_force_leaves_no_stale_file(run_cli, tmp_path, syn_inputs):
+    common = [*SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute", "--scenarios", "100",
+              "--sobol-n", "16", "--oat-draws", "2", "--output", tmp_path]
+    assert run_cli("sensitivity", *common)[0] == 0
+    assert (tmp_path / "concordance_metrics.csv").exists()
+    code, _, err = run_cli("sensitivity", *common, "--level", "domain", "--force")
+    assert code == 0, err
+    assert not (tmp_path / "concordance_metrics.csv").exists()  # a metric-level file would mislead
+    choices = pd.read_csv(tmp_path / "choices.csv")
+    assert choices["level"].eq("domain").all() and choices["space"].eq("domain").all()
+    assert "nominal domain weights" in err
+
+
+def test_sobol_on_one_trusts_rank(data):
+    space = sens.ScenarioSpace("two", "", {"weights": {"values": ["noise"], "noise": 0.0},
+                                           "override": {"values": ["on", "off"]}})
+    off = sens.compare(data, sens.evaluate(data, sens.scenario_params(data, override="off")))["rank_change"][0]
+    trust = data.trusts.index[int(np.nanargmax(np.abs(off)))]  # the trust the override moves most
+    t = sens.sobol_analysis(data, space, 128, seed=2, output=trust).set_index("choice")
+    assert t.loc["override", "S1"] == pytest.approx(1.0, abs=0.05) and abs(t.loc["weights", "ST"]) < 0.01
+    assert t["output"].eq(trust).all()
+    with pytest.raises(MethodError, match="Sobol output"):
+        sens.sobol_analysis(data, space, 128, output="not-a-trust")

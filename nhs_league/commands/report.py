@@ -74,8 +74,11 @@ def run(args) -> int:
     else:
         plan = report.plan_suite(args.suite, quarter=args.quarter, trust_type=args.trust_type,
                                  notebooks=args.notebook)
-        for job in plan.jobs:
-            job.parameters.update(params)
+        declared = {}
+        for job in plan.jobs:  # each notebook gets the --param values it declares
+            if job.notebook not in declared:
+                declared[job.notebook] = report.notebook_parameters(job.notebook_path)
+            job.parameters.update({k: v for k, v in params.items() if k in declared[job.notebook]})
     if args.notebook:
         unknown = sorted(set(args.notebook) - {p.stem for p in report.NOTEBOOK_DIR.glob("*.ipynb")})
         if unknown:

@@ -111,6 +111,8 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
         write_csv(df, out / name, force=True)
+    for name in set(FILES) - set(tables):  # with --force: no stale file from an earlier run
+        (out / name).unlink(missing_ok=True)
     print(f"nhs-league: wrote {len(tables)} files to {out} ({args.scenarios} scenarios, seed {args.seed}, "
           f"space {space.name}, {data.level} level{', SYNTHETIC data' if data.synthetic else ''})",
           file=sys.stderr)

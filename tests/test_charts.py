@@ -1,0 +1,177 @@
+"""Charts and report tables: titles, captions, SYNTHETIC marks, fixed sizes, palette, escaping.
+
+Everything runs headless: the chart functions build Figures without pyplot (Agg canvas).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import io
+
+import matplotlib
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from nhs_league import charts
+from nhs_league.funnel import funnel_limits
+
+
+def _summary(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    est = np.sort(rng.uniform(1.6, 3.2, n))
+    idx = [f"ZZ{i:03d}" for i in range(n)]
+    return pd.DataFrame({"estimate": est, "lower": est - 0.2, "upper": est + 0.2,
+                         "name": [f"Trust {i}" for i in range(n)]}, index=idx)
+
+
+def _all_charts(synthetic):
+    """One instance of every chart function, on small made-up inputs."""
+    s = _summary()
+    idx = s.index
+    sets = pd.DataFrame({"rank": np.arange(1, 9), "marginal_lower": [1, 1, 2, 3, 4, 5, 6, 7],
+                         "marginal_upper": [2, 3, 4, 5, 6, 7, 8, 8], "simultaneous_lower": [1] * 4 + [3] * 4,
+                         "simultaneous_upper": [4] * 4 + [8] * 4}, index=idx)
+    probs = pd.DataFrame(np.tile([0.5, 0.3, 0.2, 0.0], (8, 1)), index=idx, columns=[1, 2, 3, 4])
+    shifts = pd.DataFrame({"override: off": [0, 1, -2, 3, 0, 0, 1, 2], "scoring: zscore": [1, -1, 0, 0, 2, 0, 0, 1]})
+    sob = pd.DataFrame({"S1": [0.4, 0.1], "ST": [0.6, 0.2], "S1_conf": [0.1, 0.05], "ST_conf": [0.1, 0.05]},
+                       index=["aggregation", "weights"])
+    corr = pd.DataFrame([[1.0, 0.5], [0.5, 1.0]], index=["a", "b"], columns=["a", "b"])
+    scores = pd.DataFrame(np.random.default_rng(1).uniform(1, 4, (8, 3)), index=idx, columns=["m1", "m2", "m3"])
+    fun = funnel_limits([50, 60, 70, 80, 90, 100], [100, 150, 200, 180, 220, 260], index=list(idx[:6]))
+    hist = pd.DataFrame({"quarter": ["Q3 2025/26", "Q4 2025/26"], "estimate": [2.3, 2.2], "lower": [2.1, 2.0],
+                         "upper": [2.5, 2.4], "rank": [40, 35], "segment": [2, 2]})
+    move = pd.DataFrame({"change": [-0.3, 0.0, 0.2], "lower": [-0.5, -0.2, 0.05], "upper": [-0.1, 0.2, 0.35],
+                         "beyond_noise": [True, False, True]}, index=idx[:3])
+    counts = pd.DataFrame({"raw": [3, 2, 2, 1], "adjusted": [1, 2, 4, 1]}, index=[1, 2, 3, 4])
+    bands = pd.DataFrame({"Trust_code": idx, "Trust_name": s["name"].to_numpy(), "Nominal_rank": np.arange(1, 9),
+                          "Median_rank": np.arange(1, 9), "Rank_p05": np.arange(1, 9) - 1,
+                          "Rank_p95": np.arange(1, 9) + 2})
+    runs = pd.Series([1, 1, 2, 2, 2, 3, 3, 3], index=idx)
+    return {
+        "segment_counts": charts.segment_counts(counts, synthetic=synthetic),
+        "caterpillar": charts.caterpillar(s, runs=runs, cutoffs=(2.06, 2.35, 2.7), highlight="ZZ003",
+                                          synthetic=synthetic),
+        "rank_sets": charts.rank_sets(sets, names=s["name"], synthetic=synthetic),
+        "segment_probabilities": charts.segment_probabilities(probs, published=pd.Series(1, index=idx),
+                                                              synthetic=synthetic),
+        "rank_shifts": charts.rank_shifts(shifts, synthetic=synthetic),
+        "sobol_indices": charts.sobol_indices(sob, synthetic=synthetic),
+        "concordance": charts.concordance(corr, synthetic=synthetic),
+        "metric_profile": charts.metric_profile(scores, "ZZ002", synthetic=synthetic),
+        "funnel": charts.funnel(fun, highlight="ZZ001", metric="A %", synthetic=synthetic),
+        "trend": charts.trend(hist, trust="ZZ001", cutoffs=(2.06, 2.35), synthetic=synthetic),
+        "movement": charts.movement(move, synthetic=synthetic),
+        "rank_bands": charts.rank_bands(bands, synthetic=synthetic),
+    }
+
+
+@pytest.fixture(scope="module")
+def synthetic_charts():
+    return _all_charts(True)
+
+
+@pytest.fixture(scope="module")
+def real_charts():
+    return _all_charts(False)
+
+
+def test_every_chart_function_is_exercised(synthetic_charts):
+    public = {name for name in charts.__all__ if callable(getattr(charts, name))
+              and getattr(charts, name).__annotations__.get("return") in ("Figure", Figure)} - {"finish"}
+    assert public == set(synthetic_charts)
+
+
+def test_titles_and_captions(synthetic_charts, real_charts):
+    for name, fig in {**synthetic_charts, **{f"real-{k}": v for k, v in real_charts.items()}}.items():
+        assert isinstance(fig, Figure), name
+        title, caption = charts.title_of(fig), charts.caption_of(fig)
+        assert title, name
+        assert caption, name
+        assert ("does not show" in caption.lower()) or ("do not show" in caption.lower()), name
+        assert "shows" in caption.lower(), name
+
+
+def test_synthetic_marks_only_on_synthetic(synthetic_charts, real_charts):
+    for name, fig in synthetic_charts.items():
+        assert charts.title_of(fig).startswith("SYNTHETIC"), name
+        assert any(t.get_gid() == "watermark" and t.get_text() == "SYNTHETIC" for t in fig.texts), name
+    for name, fig in real_charts.items():
+        assert "SYNTHETIC" not in charts.title_of(fig), name
+        assert not any(t.get_gid() == "watermark" for t in fig.texts), name
+
+
+def test_fixed_sizes_and_dpi(synthetic_charts):
+    allowed = {tuple(v) for v in charts.SIZES.values()}
+    for name, fig in synthetic_charts.items():
+        assert tuple(float(x) for x in fig.get_size_inches()) in allowed, name
+        assert fig.dpi == charts.DPI, name
+
+
+def test_png_is_not_blank(synthetic_charts):
+    for name in ("caterpillar", "funnel", "segment_counts"):
+        data = charts.png_bytes(synthetic_charts[name])
+        img = mpimg.imread(io.BytesIO(data), format="png")
+        assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100, name
+        assert float(img[..., :3].std()) > 0.05, name
+
+
+def test_finish_requires_title_and_caption():
+    with pytest.raises(ValueError):
+        charts.finish(Figure(), "", "caption", synthetic=False)
+    with pytest.raises(ValueError):
+        charts.finish(Figure(), "title", "", synthetic=False)
+
+
+def _hue_deg(hex_colour):
+    r, g, b = matplotlib.colors.to_rgb(hex_colour)
+    h, l, s = colorsys.rgb_to_hls(r, g, b)
+    return h * 360, l, s
+
+
+def test_segment_palette_is_sequential_and_not_red_green():
+    lum = []
+    for seg in (1, 2, 3, 4):
+        r, g, b = matplotlib.colors.to_rgb(charts.SEGMENT_COLOURS[seg])
+        lum.append(0.2126 * r + 0.7152 * g + 0.0722 * b)
+        h, l, s = _hue_deg(charts.SEGMENT_COLOURS[seg])
+        is_red = (h < 20 or h > 340) and s > 0.5
+        is_green = 90 < h < 150 and s > 0.5
+        assert not (is_red or is_green), (seg, h, s)
+    assert all(a < b for a, b in zip(lum, lum[1:])), "segments 1-4 should get lighter in order"
+
+
+def test_table_escapes_cells_titles_and_captions():
+    df = pd.DataFrame({"Trust_name": ["<script>alert(1)</script>", "A & B"], "<b>col</b>": [1.234, 2.0]})
+    t = charts.table(df, "Title <i>x</i>", caption="cap <img src=x>", synthetic=True)
+    page = t._repr_html_()
+    assert "<script>" not in page and "<img src=x>" not in page and "<b>col</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "A &amp; B" in page and "&lt;i&gt;x&lt;/i&gt;" in page
+    assert charts.SYNTHETIC_BANNER in page and "SYNTHETIC — Title" in page
+    pd.testing.assert_frame_equal(t.frame, df)
+
+
+def test_table_real_has_no_synthetic_banner_and_truncates():
+    df = pd.DataFrame({"x": range(30)})
+    page = charts.table(df, "T", synthetic=False, max_rows=10)._repr_html_()
+    assert "SYNTHETIC" not in page
+    assert "20 more rows not shown" in page
+    assert page.count("<tr") == 11  # header + 10 rows
+
+
+def test_show_embeds_image_with_escaped_alt_text():
+    fig = charts.finish(Figure(figsize=(3, 2)), 'A "quoted" <title>', "Shows x; does not show y.", synthetic=False)
+    frag = charts.show(fig)
+    page = frag._repr_html_()
+    assert page.startswith('<figure class="nhs-chart"><img alt="A &quot;quoted&quot; &lt;title&gt;. Shows x')
+    assert "data:image/png;base64," in page
+    with pytest.raises(ValueError):
+        charts.show(Figure())
+
+
+def test_note_escapes():
+    assert "&lt;b&gt;" in charts.note("<b>", synthetic=True)._repr_html_()
+    assert charts.note("x", synthetic=True).text.startswith("SYNTHETIC")

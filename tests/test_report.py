@@ -1,0 +1,283 @@
+"""The report runner: parameter validation, targets and --force, failures, manifests, atomic writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+
+from test_notebooks import write_fixture_year, write_league_only
+
+from nhs_league import report
+from nhs_league.errors import InputError
+from nhs_league.files import OutputExistsError
+
+LEAGUE_NB = report.NOTEBOOK_DIR / "league_table.ipynb"
+FAST = {"draws": 40}
+
+
+@pytest.fixture(scope="module")
+def fixture_files(tmp_path_factory):
+    return write_fixture_year(tmp_path_factory.mktemp("data"), n=10, script_name=False)
+
+
+def _params(files, **kw):
+    return {"quarter": "2025Q4", "trust_type": "acute", "data": [str(p) for p in files], **kw}
+
+
+# --------------------------------------------------------------------------------------
+# Parameter validation (no kernel needed)
+# --------------------------------------------------------------------------------------
+def test_valid_parameters_are_normalised(fixture_files):
+    out = report.check_parameters(LEAGUE_NB, _params(fixture_files, quarter="Q4 2025/26", trust_type="Acute",
+                                                     coverage=1 - 0.1))
+    assert out["quarter"] == "2025Q4" and out["trust_type"] == "acute"
+    assert out["data"] == [str(p.resolve()) for p in fixture_files]
+    assert isinstance(out["coverage"], float)
+
+
+def test_unknown_parameter_is_an_error_not_a_warning(fixture_files):
+    with pytest.raises(InputError, match="unknown parameter.*'nonsense'"):
+        report.check_parameters(LEAGUE_NB, _params(fixture_files, nonsense=1))
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"quarter": 2024}, "'quarter' must be text"),  # papermill's trap: -p quarter 2024 arrives as int
+    ({"draws": "many"}, "'draws' must be a whole number"),
+    ({"draws": 2.5}, "'draws' must be a whole number"),
+    ({"seed": True}, "'seed' must be a whole number"),
+    ({"data": "one.csv"}, "'data' must be a list"),
+    ({"coverage": 1}, "'coverage' must be between 0 and 1"),
+    ({"draws": 0}, "'draws' must be at least 1"),
+    ({"uncertainty": "vibes"}, "'uncertainty' must be one of"),
+])
+def test_parameter_types_and_ranges(fixture_files, bad, match):
+    with pytest.raises(InputError, match=match):
+        report.check_parameters(LEAGUE_NB, _params(fixture_files, **bad))
+
+
+def test_bad_quarter(fixture_files):
+    with pytest.raises(InputError, match="cannot parse quarter") as e:
+        report.check_parameters(LEAGUE_NB, _params(fixture_files, quarter="Q5 2025/26"))
+    assert e.value.column == "quarter"
+
+
+def test_unknown_trust_type(fixture_files):
+    with pytest.raises(InputError, match="unknown trust type") as e:
+        report.check_parameters(LEAGUE_NB, _params(fixture_files, trust_type="hospice"))
+    assert e.value.column == "trust_type"
+
+
+def test_missing_data_file(fixture_files, tmp_path):
+    with pytest.raises(InputError, match="data file not found"):
+        report.check_parameters(LEAGUE_NB, _params([*fixture_files, tmp_path / "nope.csv"]))
+
+
+def test_unknown_method(fixture_files):
+    with pytest.raises(InputError, match="no method preset"):
+        report.check_parameters(LEAGUE_NB, _params(fixture_files, method="no-such-preset"))
+
+
+def test_command_line_values_take_the_type_of_the_default():
+    assert report.coerce_text("quarter", "2024", "2025Q4") == "2024"
+    assert report.coerce_text("draws", "200", 500) == 200
+    assert report.coerce_text("coverage", "0.9", 0.95) == 0.9
+    assert report.coerce_text("data", "a.csv, b.csv", []) == ["a.csv", "b.csv"]
+    with pytest.raises(InputError, match="draws"):
+        report.coerce_text("draws", "lots", 500)
+
+
+def test_cli_unknown_parameter_exits_2_before_running(run_cli, fixture_files, tmp_path):
+    code, out, err = run_cli("report", "--data", *fixture_files, "--param", "nonsense=1",
+                             "--output", tmp_path / "out", "--build-dir", tmp_path / "b", "--quiet")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "nonsense" in lines[0]
+    assert not (tmp_path / "out").exists() and not (tmp_path / "b").exists()
+
+
+def test_cli_bad_quarter_exits_2(run_cli, fixture_files, tmp_path):
+    code, _, err = run_cli("report", "--data", *fixture_files, "--quarter", "2025Q9", "--output", tmp_path / "o")
+    assert code == 2 and "quarter" in err and len(err.strip().splitlines()) == 1
+
+
+def test_plan_for_league_table_file_only(tmp_path):
+    plan = report.plan_for_data([write_league_only(tmp_path)], quarter="2025Q4", trust_type="acute")
+    assert [j.notebook for j in plan.jobs] == ["league_table"]
+    skipped = dict(plan.skipped)
+    assert "rank_uncertainty (2025Q4, acute)" in skipped
+    assert "metric scores" in skipped["rank_uncertainty (2025Q4, acute)"]
+
+
+def test_plan_for_data_defaults_to_latest_quarter_and_each_type(fixture_files):
+    plan = report.plan_for_data(fixture_files)
+    assert {(j.quarter, j.trust_type) for j in plan.jobs} == {("2025Q4", "acute")}
+    qc = [j for j in plan.jobs if j.notebook == "quarter_comparison"]
+    assert len(qc) == 1
+
+
+def test_default_suite_validates_against_the_notebooks():
+    try:
+        report.synthetic_files()
+    except InputError:
+        pytest.skip("the synthetic year has not been generated (nhs-league synth)")
+    plan = report.plan_suite()
+    params = report.validate_jobs(plan.jobs)
+    assert len(params) == len(plan.jobs)
+    names = {j.notebook for j in plan.jobs}
+    assert names == {"league_table", "rank_uncertainty", "sensitivity", "trust_profile", "quarter_comparison"}
+    latest = {(j.notebook, j.trust_type) for j in plan.jobs if j.quarter == "2025Q4" and j.dataset == "synthetic"}
+    for t in ("acute", "mental-health-and-community", "ambulance"):
+        assert ("league_table", t) in latest and ("rank_uncertainty", t) in latest
+    # every output target is distinct
+    targets = [j.html_path(report.REPORTS_DIR) for j in plan.jobs]
+    assert len(set(targets)) == len(targets)
+    # the real-data reports are planned when ../shared holds the extract, and explained when not
+    from nhs_league.realdata import default_extract_path
+
+    real = [j for j in plan.jobs if j.dataset == "real-q3"]
+    if default_extract_path().exists():
+        assert {j.notebook for j in real} == {"league_table", "sensitivity"}
+    else:
+        assert not real and any("real-q3" in w for w, _ in plan.skipped)
+    assert any("per-metric scores" in why for _, why in plan.skipped)
+
+
+def test_override_effect_counts_and_capped():
+    t = pd.DataFrame({"Rank": [1, 2, 3, 4], "Trust_code": ["A", "B", "C", "D"], "Trust_name": list("abcd"),
+                      "Average_score": [1.9, 2.0, 2.3, 2.9], "Trust_in_financial_deficit": ["No", "Yes", "Yes", "No"],
+                      "Raw_segment": [1, 1, 2, 4], "Segment": [1, 3, 3, 4]})
+    counts, capped = report.override_effect(t)
+    want = pd.DataFrame({"raw": [2, 1, 0, 1], "adjusted": [1, 0, 2, 1]}, index=pd.Index([1, 2, 3, 4], name="segment"))
+    pd.testing.assert_frame_equal(counts, want, check_dtype=False)
+    assert capped["Trust_code"].tolist() == ["B", "C"]
+
+
+def test_files_for_type_keeps_only_that_type(tmp_path):
+    names = ["nhs-oversight-framework-acute-trust-data.csv", "nhs-oversight-framework-non-acute-hospital-trust-data.csv",
+             "nhs-oversight-framework-mental-health-and-community-trust-data-q2-25-26-v2.csv", "other.csv"]
+    got = [p.name for p in report.files_for_type([tmp_path / n for n in names], "mental-health-and-community")]
+    assert got == names[1:]
+
+
+def test_ensure_kernel_runs_this_interpreter():
+    name = report.ensure_kernel()
+    spec = KernelSpecManager().get_kernel_spec(name)
+    assert spec.argv[0] in (sys.executable, "python")  # "python" is mapped to sys.executable by jupyter_client
+
+
+def test_index_escapes_and_labels(tmp_path):
+    d = tmp_path / "2025Q4" / "acute"
+    d.mkdir(parents=True)
+    (d / "x.manifest.json").write_text(json.dumps({"quarter": "2025Q4", "trust_type": "acute", "report": "x",
+                                                   "title": "<script>alert(1)</script>", "data": "SYNTHETIC",
+                                                   "html": "x.html", "method": {"preset": "p"}}))
+    (d / "y.manifest.json").write_text(json.dumps({"quarter": "2025Q4", "trust_type": "acute", "report": "y",
+                                                   "title": "Real one", "data": "real", "html": "y.html",
+                                                   "method": {"preset": "p"}}))
+    page = report.write_index(tmp_path, skipped=[("Basket <b>", "no metric scores")], notes=["a & b"]).read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count('class="synthetic">SYNTHETIC') == 1 and page.count('class="real">real published data') == 1
+    assert "Basket &lt;b&gt;" in page and "a &amp; b" in page
+
+
+# --------------------------------------------------------------------------------------
+# Running notebooks (slow): one league table, then --force, failures, manifests
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory, fixture_files):
+    base = tmp_path_factory.mktemp("run")
+    written = []
+    real_write = report.atomic_write_text
+
+    def spy(path, text, *, force=True):
+        written.append(Path(path))
+        return real_write(path, text, force=force)
+
+    plan = report.plan_for_data(fixture_files, quarter="2025Q4", trust_type="acute", notebooks=["league_table"],
+                                parameters=FAST)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report, "atomic_write_text", spy)
+        results = report.build(plan, output=base / "out", build_dir=base / "build", jobs=1, progress=False)
+    return {"base": base, "out": base / "out", "build": base / "build", "results": results, "written": written,
+            "plan": plan}
+
+
+@pytest.mark.slow
+def test_build_writes_report_manifest_index_atomically(first_build):
+    (r,) = first_build["results"]
+    assert r.ok, r.line()
+    out = first_build["out"]
+    html = out / "2025Q4" / "acute" / "league_table.html"
+    manifest = out / "2025Q4" / "acute" / "league_table.manifest.json"
+    assert set(first_build["written"]) == {html, manifest, out / "index.html"}
+    every = [p for p in out.rglob("*") if p.is_file()]
+    assert sorted(every) == sorted([html, manifest, out / "index.html"])  # no temporary file left behind
+
+
+@pytest.mark.slow
+def test_manifest_contents(first_build, fixture_files):
+    m = json.loads((first_build["out"] / "2025Q4" / "acute" / "league_table.manifest.json").read_text())
+    assert m["package"] == "nhs_league" and m["package_version"] == report.__version__
+    assert m["git_commit"] == "unknown" or re.fullmatch(r"[0-9a-f]{40}", m["git_commit"])
+    assert m["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert m["pandas"] == pd.__version__ and m["numpy"] == np.__version__
+    assert m["method"]["preset"] == "nof-2025-26" and len(m["method"]["fingerprint"]) == 12
+    assert m["parameters"]["draws"] == FAST["draws"] and m["parameters"]["quarter"] == "2025Q4"
+    assert set(m["inputs"]) == {str(p.resolve()) for p in fixture_files}
+    assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in m["inputs"].values())
+    created = dt.datetime.fromisoformat(m["created"])
+    assert abs((dt.datetime.now(dt.timezone.utc) - created).total_seconds()) < 3600
+    assert m["data"] == "SYNTHETIC"
+    assert Path(m["executed_notebook"]).exists()
+
+
+@pytest.mark.slow
+def test_existing_report_is_not_overwritten_without_force(first_build, run_cli, fixture_files):
+    html = first_build["out"] / "2025Q4" / "acute" / "league_table.html"
+    before = html.read_bytes(), html.stat().st_ino
+    argv = ["report", "--data", *fixture_files, "--quarter", "2025Q4", "--trust-type", "acute", "--notebook",
+            "league_table", "--param", "draws=40", "--output", first_build["out"], "--build-dir",
+            first_build["build"], "--quiet"]
+    code, _, err = run_cli(*argv)
+    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
+    assert (html.read_bytes(), html.stat().st_ino) == before
+    code, _, err = run_cli(*argv, "--force")
+    assert code == 0, err
+    assert html.stat().st_ino != before[1]  # replaced by a rename
+
+
+@pytest.mark.slow
+def test_all_targets_are_checked_before_anything_runs(first_build, fixture_files, tmp_path):
+    out, build_dir = tmp_path / "out", tmp_path / "build"
+    plan = report.plan_for_data(fixture_files, quarter="2025Q4", trust_type="acute",
+                                notebooks=["league_table", "rank_uncertainty"], parameters=FAST)
+    existing = plan.jobs[1].html_path(out)
+    existing.parent.mkdir(parents=True)
+    existing.write_text("old")
+    with pytest.raises(OutputExistsError):
+        report.build(plan, output=out, build_dir=build_dir, progress=False)
+    assert not build_dir.exists()  # nothing ran
+    assert existing.read_text() == "old"
+
+
+@pytest.mark.slow
+def test_failing_cell_exits_2_and_keeps_the_executed_notebook(run_cli, fixture_files, tmp_path):
+    code, _, err = run_cli("report", "--data", *fixture_files, "--quarter", "2025Q4", "--trust-type", "acute",
+                           "--notebook", "trust_profile", "--param", "trust_code=NOPE", "--param", "draws=20",
+                           "--output", tmp_path / "out", "--build-dir", tmp_path / "build", "--quiet")
+    assert code == 2
+    errors = [ln for ln in err.splitlines() if ln.startswith("nhs-league: error:")]
+    assert len(errors) == 1
+    line = errors[0]
+    assert "notebook trust_profile" in line and "failed in cell" in line and "NOPE" in line
+    kept = tmp_path / "build" / "2025Q4" / "acute" / "trust_profile-NOPE.ipynb"
+    assert str(kept) in line and kept.exists()
+    assert not (tmp_path / "out" / "2025Q4" / "acute" / "trust_profile-NOPE.html").exists()
