@@ -34,6 +34,8 @@ import io
 import textwrap
 
 import matplotlib
+import matplotlib.lines
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -44,7 +46,7 @@ __all__ = [
     "finish", "title_of", "caption_of", "show", "table", "HTMLTable",
     "segment_counts", "caterpillar", "rank_sets", "segment_probabilities", "rank_shifts",
     "sobol_indices", "concordance", "metric_profile", "funnel", "trend", "movement", "rank_bands",
-    "note", "png_bytes", "HTMLFragment",
+    "funnels", "note", "png_bytes", "HTMLFragment",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -396,13 +398,15 @@ def segment_probabilities(probs: pd.DataFrame, *, synthetic: bool, names=None, p
                 label=f"segment {seg}", edgecolor="white", lw=0.3)
         left += v
     if published is not None:
-        pub = published.reindex(probs.index).to_numpy()
-        cols = list(probs.columns)
-        for i, sgm in enumerate(pub):  # one marker per drawn row
-            if sgm in cols:
-                j = cols.index(sgm)
-                mid = probs.iloc[i, :j].sum() + probs.iloc[i, j] / 2
-                ax.plot(mid, i, marker="|", color="black" if int(sgm) >= 3 else "white", ms=6)
+        pub = pd.to_numeric(published.reindex(probs.index), errors="coerce").to_numpy(float)
+        cols = np.asarray(probs.columns, dtype=float)
+        p = probs.to_numpy(float)
+        j = np.argmax(cols[None, :] == pub[:, None], axis=1)
+        have = np.isin(pub, cols)
+        mid = p.cumsum(axis=1)[np.arange(n), j] - p[np.arange(n), j] / 2
+        dark = have & (pub >= 3)
+        ax.plot(mid[dark], y[dark], "|", color="black", ms=6, ls="none")
+        ax.plot(mid[have & ~dark], y[have & ~dark], "|", color="white", ms=6, ls="none")
     nm = (names.reindex(probs.index) if names is not None else pd.Series([""] * n, index=probs.index))
     ax.set_yticks(y, _labels(nm.fillna(""), probs.index))
     _dense(ax, n)
@@ -578,6 +582,7 @@ def funnel(result, *, synthetic: bool, highlight=None, scale: float = 100.0, met
         ax.scatter([t.loc[highlight, "denominator"]], [t.loc[highlight, "value"] * scale], s=70, marker="D",
                    color=HIGHLIGHT, zorder=4, label=str(highlight))
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("Denominator (log scale)", fontsize=FONT["label"])
     ax.set_ylabel(metric or "Value", fontsize=FONT["label"])
     ax.legend(fontsize=FONT["dense"] + 1, frameon=False, loc="best")
@@ -585,6 +590,57 @@ def funnel(result, *, synthetic: bool, highlight=None, scale: float = 100.0, met
     return finish(fig, title or f"Funnel plot: {metric}".rstrip(": "),
                   "Shows which trusts lie outside what chance (plus overdispersion) allows; does not show "
                   "why, and a point outside the limits is a prompt to look, not a verdict.",
+                  synthetic=synthetic)
+
+
+def funnels(items, *, synthetic: bool, highlight=None, title: str | None = None) -> Figure:
+    """Funnel plots of several metrics as small multiples (one panel per metric).
+
+    Parameters
+    ----------
+    items : list of (label, FunnelResult, scale)
+        One panel each, in order; ``scale`` multiplies values for display (100 = percent).
+    highlight : str, optional
+        A trust code marked in every panel.
+    """
+    k = len(items)
+    if k == 0:
+        raise ValueError("funnels: nothing to draw")
+    ncols = 3 if k > 4 else min(k, 2)
+    nrows = -(-k // ncols)
+    fig = _figure("tall" if nrows > 2 else "wide")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax, (label, result, scale) in zip(axes, items):
+        t = result.table
+        den = t["denominator"].to_numpy(float)
+        grid = np.geomspace(max(den.min() * 0.8, 1.0), den.max() * 1.2, 120)
+        c = result.curve(grid)
+        for i, level in enumerate(result.levels):
+            lab = f"{100 * level:.10g}"
+            ls = ("--", ":")[i % 2]
+            ax.plot(grid, c[f"lower_{lab}"] * scale, ls, color=OKABE_ITO["grey"], lw=1, label=f"{lab}% limits")
+            ax.plot(grid, c[f"upper_{lab}"] * scale, ls, color=OKABE_ITO["grey"], lw=1)
+        ax.axhline(result.target * scale, color="black", lw=0.8)
+        ax.scatter(den, t["value"] * scale, s=8, color=PRIMARY, alpha=0.7, zorder=3)
+        if highlight is not None and highlight in t.index:
+            ax.scatter([t.loc[highlight, "denominator"]], [t.loc[highlight, "value"] * scale], s=50, marker="D",
+                       color=HIGHLIGHT, zorder=4)
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_title(textwrap.shorten(label, 48), fontsize=FONT["tick"])
+        ax.tick_params(labelsize=FONT["dense"] + 1)
+        ax.spines[["top", "right"]].set_visible(False)
+    for ax in axes[k:]:
+        ax.set_visible(False)
+    handles = [matplotlib.lines.Line2D([], [], ls="--", color=OKABE_ITO["grey"], label="95% limits"),
+               matplotlib.lines.Line2D([], [], ls=":", color=OKABE_ITO["grey"], label="99.8% limits"),
+               matplotlib.lines.Line2D([], [], color="black", label="pooled value"),
+               matplotlib.lines.Line2D([], [], marker="D", ls="none", color=HIGHLIGHT, label=str(highlight or ""))]
+    axes[0].legend(handles=handles if highlight else handles[:3], loc="best", fontsize=FONT["dense"],
+                   framealpha=0.8)
+    return finish(fig, title or "Funnel plots: value against denominator (log scale)",
+                  "Shows which trusts lie outside what chance plus overdispersion allows (limits widened per "
+                  "Spiegelhalter 2005); does not show why, and outside is a prompt to look, not a verdict.",
                   synthetic=synthetic)
 
 
