@@ -231,8 +231,21 @@ def note(text: str, *, synthetic: bool = False) -> HTMLFragment:
                         f"{html.escape(banner + text)}</p>", banner + text)
 
 
-def _labels(names, codes) -> list[str]:
-    return [f"{n} ({c})" if n else str(c) for n, c in zip(names, codes)]
+_SUFFIXES = (" NHS Foundation Trust", " NHS Trust")
+
+
+def _labels(names, codes, *, dense: bool = False) -> list[str]:
+    """Row labels "name (code)"; on dense charts the common NHS suffix is dropped and the name
+    shortened (fewer glyphs to draw, and easier to read at small sizes)."""
+    out = []
+    for n, c in zip(names, codes):
+        n = str(n) if isinstance(n, str) else ""
+        if dense:
+            for suffix in _SUFFIXES:
+                n = n[: -len(suffix)] if n.endswith(suffix) else n
+            n = textwrap.shorten(n, 40, placeholder="…") if n else n
+        out.append(f"{n} ({c})" if n else str(c))
+    return out
 
 
 def _dense(ax, n: int) -> None:
@@ -274,8 +287,8 @@ def segment_counts(counts: pd.DataFrame, *, synthetic: bool, title: str | None =
 def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | None = None,
                 cutoffs=None, highlight=None, interval_label: str = "95% interval",
                 title: str | None = None, caption: str | None = None) -> Figure:
-    """Average scores with intervals in rank order; shaded blocks mark runs of trusts that
-    cannot be told apart from their neighbours.
+    """Average scores with intervals in the order given (best first); shaded blocks mark runs
+    of trusts that cannot be told apart from their neighbours.
 
     Parameters
     ----------
@@ -320,15 +333,15 @@ def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | Non
         ax.axvline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8, zorder=1)
         ax.text(c, -1.2, f"{c:.2f}", ha="center", va="bottom", fontsize=FONT["tick"], color="#555555")
     names = summary["name"] if "name" in summary else pd.Series([""] * n, index=summary.index)
-    ax.set_yticks(y, _labels(names, summary.index))
+    ax.set_yticks(y, _labels(names, summary.index, dense=n > _TALL_ABOVE))
     _dense(ax, n)
     ax.set_ylim(n - 0.5, -1.5)
     ax.set_xlabel("Average metric score (1 = best, 4 = worst)", fontsize=FONT["label"])
     ax.legend(handles=[Patch(color=PRIMARY, label=interval_label),
                        Patch(color="#dddddd", label="run: cannot be told apart from neighbours")],
-              fontsize=FONT["tick"], loc="lower right", frameon=True)
+              fontsize=FONT["tick"], loc="upper right", frameon=True)
     ax.spines[["top", "right"]].set_visible(False)
-    return finish(fig, title or "Average scores with intervals, in league order",
+    return finish(fig, title or "Average scores with intervals, in order of the average",
                   caption or ("Shows each trust's average with its interval and, shaded, runs of neighbours the "
                               "test cannot separate; does not show method-choice uncertainty."),
                   synthetic=synthetic)
@@ -363,7 +376,7 @@ def rank_sets(sets: pd.DataFrame, *, synthetic: bool, names=None, coverage: floa
         k = s.index.get_loc(highlight)
         ax.axhline(k, color=HIGHLIGHT, lw=0.8)
     nm = (names.reindex(s.index) if names is not None else pd.Series([""] * n, index=s.index))
-    ax.set_yticks(y, _labels(nm.fillna(""), s.index))
+    ax.set_yticks(y, _labels(nm.fillna(""), s.index, dense=n > _TALL_ABOVE))
     _dense(ax, n)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0.4, n + 0.6)
@@ -408,7 +421,7 @@ def segment_probabilities(probs: pd.DataFrame, *, synthetic: bool, names=None, p
         ax.plot(mid[dark], y[dark], "|", color="black", ms=6, ls="none")
         ax.plot(mid[have & ~dark], y[have & ~dark], "|", color="white", ms=6, ls="none")
     nm = (names.reindex(probs.index) if names is not None else pd.Series([""] * n, index=probs.index))
-    ax.set_yticks(y, _labels(nm.fillna(""), probs.index))
+    ax.set_yticks(y, _labels(nm.fillna(""), probs.index, dense=n > _TALL_ABOVE))
     _dense(ax, n)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0, 1)
@@ -705,7 +718,7 @@ def movement(change: pd.DataFrame, *, synthetic: bool, names=None, title: str | 
     ax.plot(d[real], y[real], "o", color=SECONDARY, ms=5, label="larger than noise")
     ax.axvline(0, color="black", lw=0.8)
     nm = (names.reindex(change.index) if names is not None else pd.Series([""] * n, index=change.index))
-    ax.set_yticks(y, _labels(nm.fillna(""), change.index))
+    ax.set_yticks(y, _labels(nm.fillna(""), change.index, dense=n > _TALL_ABOVE))
     _dense(ax, n)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlabel(f"Change in average score {from_label} → {to_label} (negative = better)",
@@ -736,7 +749,7 @@ def rank_bands(summary: pd.DataFrame, *, synthetic: bool, title: str | None = No
               label="5-95% of method scenarios")
     ax.plot(s["Median_rank"], y, "o", color=PRIMARY, ms=3, label="median over scenarios")
     ax.plot(s["Nominal_rank"], y, "|", color="black", ms=8, label="rank with the published method")
-    ax.set_yticks(y, _labels(s["Trust_name"], s["Trust_code"]))
+    ax.set_yticks(y, _labels(s["Trust_name"], s["Trust_code"], dense=n > _TALL_ABOVE))
     _dense(ax, n)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlabel("League rank (1 = best)", fontsize=FONT["label"])

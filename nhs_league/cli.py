@@ -17,8 +17,15 @@ from .errors import NHSLeagueError, ProblemList
 COMMANDS = ["table", "validate", "synth", "ranks", "sensitivity", "report"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (the sub-command parsers share it)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nhs-league",
         description="Re-compute NHS Oversight Framework league tables and show how much of each "
                     "league position is real.")

@@ -11,7 +11,11 @@ import pandas as pd
 from .errors import NHSLeagueError
 
 
-class OutputExistsError(NHSLeagueError):
+class OutputError(NHSLeagueError):
+    """An output cannot be written where it was asked for (a folder, a file as a folder, no permission)."""
+
+
+class OutputExistsError(OutputError):
     """An output exists and ``force`` was not given."""
 
 
@@ -22,10 +26,15 @@ def atomic_write_bytes(path, data: bytes, *, force: bool = True) -> Path:
     With ``force=False`` an existing file is an :class:`OutputExistsError`.
     """
     p = Path(path)
+    if p.is_dir():
+        raise OutputError(f"{p} is a folder: give a file name")
     if p.exists() and not force:
         raise OutputExistsError(f"{p} exists: pass --force to overwrite it")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {p}: {exc.strerror or exc}") from None
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes 0600; outputs are meant to be read by others
         with os.fdopen(fd, "wb") as f:

@@ -7,8 +7,10 @@ Two kinds of file are read (nof-method.md §2); the kind is recognised from the 
 * a **league-table file** (one row per trust, has ``Average_score``) becomes a *league table*.
 
 Both Q1 (``Reporting_date``) and Q3 (``Quarter``) variants are read; ``*`` and blank cells are
-suppressed values; a UTF-8 byte-order mark, CRLF line ends, stray spaces in headers, other
-capitalisation and one-letter misspellings of headers (one release wrote "colum") are accepted.
+suppressed values; a UTF-8 byte-order mark, UTF-16 (with a byte-order mark) and Windows-1252
+text, CRLF line ends, blank lines and rows of empty cells, empty cells after the last column,
+stray spaces in headers, other capitalisation and one-letter misspellings of headers (one
+release wrote "colum") are accepted. Row numbers are line numbers in the file.
 Extra columns are kept where they are known (``Numerator``, ``Denominator``, ``Data_source``)
 and otherwise ignored.
 
@@ -40,8 +42,10 @@ Every problem is an :class:`~nhs_league.errors.InputError` naming file, row and 
 
 from __future__ import annotations
 
+import csv
 import difflib
 import hashlib
+import io as _io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,43 +124,106 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
+def _decode(p: Path, data: bytes) -> str:
+    """The text of a CSV file: UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError("cannot read the file: it starts like UTF-16 text but is not; save it as "
+                             "CSV UTF-8", file=p) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"cannot read byte 0x{data[exc.start]:02x}: the file is not text in UTF-8 or "
+                             "Windows-1252 encoding; save it as CSV UTF-8", file=p,
+                             row=data[:exc.start].count(b"\n") + 1) from None
+    if "\x00" in text:
+        raise InputError("not a CSV text file (it holds NUL bytes): save it as CSV UTF-8", file=p,
+                         row=text[:text.index("\x00")].count("\n") + 1)
+    return text
+
+
+def row_of(raw: pd.DataFrame, i) -> int:
+    """The line number in the file of row ``i`` (0-based position) of a table from :func:`read_raw_csv`."""
+    lines = raw.attrs.get("lines")
+    return int(lines[i]) if lines is not None else int(i) + 2
+
+
 def read_raw_csv(path) -> pd.DataFrame:
-    """Read a CSV file as strings with canonical headers; reject Excel files and empty files."""
+    """Read a CSV file as strings with canonical headers; reject Excel files and empty files.
+
+    Rows that are entirely blank (a blank line, or only commas as spreadsheets leave them) are
+    skipped; blank cells after the last column are ignored. ``attrs['lines']`` holds each row's
+    line number in the file (the header is line 1), so messages name the right line even after
+    a skipped blank line or a quoted cell that spans lines.
+    """
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", file=p)
-    head = p.read_bytes()[:8]
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError("this is an Excel workbook, not a CSV file: save the sheet as CSV first", file=p)
-    if p.stat().st_size == 0:
-        raise InputError("the file is empty", file=p)
+    if p.is_dir():
+        raise InputError("this is a folder, not a CSV file: give the files in it", file=p)
     try:
-        raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                          skipinitialspace=False)
-    except UnicodeDecodeError:
-        try:
-            raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="cp1252")
-        except Exception as exc:  # pragma: no cover - defensive
-            raise InputError(f"cannot read as CSV: {exc}", file=p) from None
-    except pd.errors.EmptyDataError:
-        raise InputError("the file is empty", file=p) from None
-    except pd.errors.ParserError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise InputError(f"not a well-formed CSV file ({str(exc).strip()})", file=p,
-                         row=int(m.group(1)) if m else None) from None
-    rename = {}
-    for col in raw.columns:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=p) from None
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError("this is an Excel workbook, not a CSV file: save the sheet as CSV first", file=p)
+    if not data.strip():
+        raise InputError("the file is empty", file=p)
+    reader = csv.reader(_io.StringIO(_decode(p, data), newline=""))
+    records, lines = [], []
+    header, header_line, width = None, 1, 0
+    try:
+        prev = 0
+        for rec in reader:
+            start, prev = prev + 1, reader.line_num
+            if not any(f.strip() for f in rec):
+                continue  # a blank line, or a row of empty cells
+            if header is None:
+                while rec and not rec[-1].strip():  # a header ending in commas
+                    rec = rec[:-1]
+                header, header_line, width = rec, start, len(rec)
+                continue
+            if len(rec) > width:
+                if any(f.strip() for f in rec[width:]):
+                    raise InputError(f"this row has {len(rec)} cells but the header has {width} columns",
+                                     file=p, row=start)
+                rec = rec[:width]
+            elif len(rec) < width:
+                raise InputError(f"this row has {len(rec)} cells but the header has {width} columns: a "
+                                 "comma is missing, or a cell holds an unquoted comma", file=p, row=start)
+            records.append(rec)
+            lines.append(start)
+    except csv.Error as exc:
+        raise InputError(f"not a well-formed CSV file ({exc})", file=p, row=reader.line_num) from None
+    if header is None:
+        raise InputError("the file is empty", file=p)
+    keep, names, seen = [], [], {}
+    for j, col in enumerate(header):
         canon = canonical_header(str(col))
-        if canon is not None:
-            if canon in rename.values():
-                raise InputError(f"two columns stand for '{canon}'", file=p, row=1, column=col)
-            rename[col] = canon
-    raw = raw.rename(columns=rename)
-    raw = raw[[c for c in raw.columns if c in KNOWN_COLUMNS]]
-    if len(raw) == 0:
-        raise InputError("the file has a header but no rows", file=p, row=2)
+        if canon is None:
+            continue
+        if canon in seen:
+            i = seen[canon]
+            what = (f"the header has '{col}' twice" if header[i].strip() == col.strip()
+                    else f"'{header[i]}' and '{col}'")
+            raise InputError(f"two columns stand for '{canon}' ({what}, columns {i + 1} and {j + 1})",
+                             file=p, row=header_line, column=col)
+        seen[canon] = j
+        keep.append(j)
+        names.append(canon)
+    if not records:
+        raise InputError("the file has a header but no rows", file=p, row=header_line + 1)
+    raw = pd.DataFrame({name: pd.array([r[j] for r in records], dtype="str") for j, name in zip(keep, names)},
+                       index=pd.RangeIndex(len(records)))
     raw = raw.apply(lambda s: s.str.strip())
     raw.attrs["path"] = str(p)
+    raw.attrs["lines"] = np.asarray(lines, dtype=np.int64)
+    raw.attrs["header_line"] = header_line
     return raw
 
 
@@ -167,7 +234,7 @@ def file_kind(raw: pd.DataFrame) -> str:
     if "Average_score" in raw.columns:
         return "league"
     raise InputError("neither a NOF data file (no 'Metric_ID' column) nor a league-table file "
-                     "(no 'Average_score' column)", file=raw.attrs.get("path"), row=1)
+                     "(no 'Average_score' column)", file=raw.attrs.get("path"), row=raw.attrs.get("header_line", 1))
 
 
 def _numbers(raw: pd.DataFrame, col: str, problems: Problems, *, allow_suppressed=True):
@@ -183,10 +250,11 @@ def _numbers(raw: pd.DataFrame, col: str, problems: Problems, *, allow_suppresse
     bad = np.isnan(vals) & ~blank
     if bad.any():
         for i in np.flatnonzero(bad)[:20]:
-            problems.add(InputError(f"not a number: {s.iloc[i]!r}", file=path, row=int(i) + 2, column=col))
+            problems.add(InputError(f"not a number: {s.iloc[i]!r}", file=path, row=row_of(raw, i), column=col))
     if suppressed.any() and not allow_suppressed:
         i = int(np.flatnonzero(suppressed)[0])
-        problems.add(InputError("a suppressed value ('*') cannot be used here", file=path, row=i + 2, column=col))
+        problems.add(InputError("a suppressed value ('*') cannot be used here", file=path, row=row_of(raw, i),
+                                column=col))
     return vals, suppressed
 
 
@@ -198,7 +266,7 @@ def _trust_types(raw: pd.DataFrame, problems: Problems) -> np.ndarray:
     for i in np.flatnonzero(bad)[:20]:
         problems.add(InputError(
             f"unknown trust type {raw['Trust_type'].iloc[i]!r}; expected one of "
-            f"{sorted(set(TRUST_TYPE_LABELS.values()))}", file=path, row=int(i) + 2, column="Trust_type"))
+            f"{sorted(set(TRUST_TYPE_LABELS.values()))}", file=path, row=row_of(raw, i), column="Trust_type"))
     return mapped.fillna("").to_numpy()
 
 
@@ -217,7 +285,7 @@ def _quarters(raw: pd.DataFrame, problems: Problems, *, column: str) -> np.ndarr
             code = codes[label]
             if code is None:
                 problems.add(InputError(f"cannot parse quarter label {label!r} (expected e.g. 'Q3 2025/26')",
-                                        file=path, row=i + 2, column=column))
+                                        file=path, row=row_of(raw, i), column=column))
                 code = ""
             out[i] = code
         return out
@@ -229,7 +297,7 @@ def _require(raw: pd.DataFrame, cols) -> None:
     missing = [c for c in cols if c not in raw.columns]
     if missing:
         raise InputError(f"required column '{missing[0]}' is missing", file=raw.attrs.get("path"),
-                         row=1, column=missing[0])
+                         row=raw.attrs.get("header_line", 1), column=missing[0])
 
 
 def _check_duplicates(df: pd.DataFrame, keys, what: str, problems: Problems) -> None:
@@ -239,7 +307,10 @@ def _check_duplicates(df: pd.DataFrame, keys, what: str, problems: Problems) -> 
         for _, grp in list(d.groupby(keys, sort=False))[:20]:
             first, second = grp.iloc[0], grp.iloc[1]
             label = ", ".join(f"{k}={first[k]}" for k in keys)
-            problems.add(InputError(f"duplicate {what} ({label}): also on row {first['source_row']}",
+            where = f"row {first['source_row']}"
+            if first["source_file"] != second["source_file"]:
+                where += f" of {first['source_file']}"
+            problems.add(InputError(f"duplicate {what} ({label}): also on {where}",
                                     file=second["source_file"], row=int(second["source_row"]),
                                     column="Metric_ID" if what == "metric row" else "Trust_code"))
 
@@ -277,12 +348,12 @@ def read_data_file(path, problems: Problems | None = None, *, catalogue=None) ->
     raw = read_raw_csv(path)
     if file_kind(raw) != "data":
         raise InputError("expected a NOF data file (with a 'Metric_ID' column), got a league-table file",
-                         file=path, row=1)
+                         file=path, row=raw.attrs.get("header_line", 1))
     _require(raw, DATA_REQUIRED)
     n = len(raw)
     out = pd.DataFrame({
         "source_file": str(path),
-        "source_row": np.arange(2, n + 2),
+        "source_row": [row_of(raw, i) for i in range(n)],
         "quarter": _quarters(raw, problems, column="Quarter"),
     })
     for src, dst in [("Region", "region"), ("Trust_subtype", "trust_subtype"), ("Trust_code", "trust_code"),
@@ -293,9 +364,9 @@ def read_data_file(path, problems: Problems | None = None, *, catalogue=None) ->
     out["metric_id"] = out["metric_id"].str.upper()
     out.insert(4, "trust_type", _trust_types(raw, problems))
     for i in np.flatnonzero(out["trust_code"].eq("").to_numpy())[:5]:
-        problems.add(InputError("trust code is blank", file=path, row=int(i) + 2, column="Trust_code"))
+        problems.add(InputError("trust code is blank", file=path, row=row_of(raw, i), column="Trust_code"))
     for i in np.flatnonzero(out["metric_id"].eq("").to_numpy())[:5]:
-        problems.add(InputError("Metric_ID is blank", file=path, row=int(i) + 2, column="Metric_ID"))
+        problems.add(InputError("Metric_ID is blank", file=path, row=row_of(raw, i), column="Metric_ID"))
     out["value"], out["suppressed"] = _numbers(raw, "Value", problems)
     for src, dst in [("Numerator", "numerator"), ("Denominator", "denominator"), ("Median_value", "median_value"),
                      ("Lower_quartile", "lower_quartile"), ("Upper_quartile", "upper_quartile"),
@@ -343,8 +414,8 @@ def _check_ranges(t: pd.DataFrame, problems: Problems, catalogue: pd.DataFrame) 
                                 file=t["source_file"].iloc[i], row=int(t["source_row"].iloc[i]), column=col))
 
 
-def _range(text: pd.Series, path, column, problems: Problems):
-    """Parse 'a - b' likely ranges into two float arrays (NaN where blank)."""
+def _range(text: pd.Series, path, column, problems: Problems, lines=None):
+    """Parse 'a - b' likely ranges into two float arrays (NaN where blank); ``lines``: line numbers."""
     lo = np.full(len(text), np.nan)
     hi = np.full(len(text), np.nan)
     for i, s in enumerate(text):
@@ -353,7 +424,8 @@ def _range(text: pd.Series, path, column, problems: Problems):
         m = re.match(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:-|–|to)\s*([-+]?\d+(?:\.\d+)?)\s*$", s)
         if not m:
             problems.add(InputError(f"cannot read range {s!r} (expected e.g. '2.1 - 2.5')",
-                                    file=path, row=i + 2, column=column))
+                                    file=path, row=int(lines[i]) if lines is not None else i + 2,
+                                    column=column))
             continue
         lo[i], hi[i] = float(m.group(1)), float(m.group(2))
     return lo, hi
@@ -369,7 +441,7 @@ def read_league_file(path, problems: Problems | None = None) -> pd.DataFrame:
     raw = read_raw_csv(path)
     if file_kind(raw) != "league":
         raise InputError("expected a league-table file (with an 'Average_score' column), got a data file",
-                         file=path, row=1)
+                         file=path, row=raw.attrs.get("header_line", 1))
     _require(raw, LEAGUE_REQUIRED)
     n = len(raw)
     qcol = "Quarter" if "Quarter" in raw.columns else "Reporting_date"
@@ -377,7 +449,7 @@ def read_league_file(path, problems: Problems | None = None) -> pd.DataFrame:
         parsable = raw[qcol].map(lambda s: _parses(s))
         if not parsable.all():
             qcol = "Quarter"  # not a quarter label: fall back to the file name
-    out = pd.DataFrame({"source_file": str(path), "source_row": np.arange(2, n + 2),
+    out = pd.DataFrame({"source_file": str(path), "source_row": [row_of(raw, i) for i in range(n)],
                         "quarter": _quarters(raw, problems, column=qcol)})
     for src, dst in [("Region", "region"), ("Trust_subtype", "trust_subtype"), ("Trust_code", "trust_code"),
                      ("Trust_name", "trust_name")]:
@@ -386,30 +458,32 @@ def read_league_file(path, problems: Problems | None = None) -> pd.DataFrame:
     avg, supp = _numbers(raw, "Average_score", problems)
     for i in np.flatnonzero(np.isnan(avg) & ~supp)[:20]:
         if raw["Average_score"].iloc[i] == "":
-            problems.add(InputError("average score is blank", file=path, row=int(i) + 2, column="Average_score"))
+            problems.add(InputError("average score is blank", file=path, row=row_of(raw, i), column="Average_score"))
     with np.errstate(invalid="ignore"):
         for i in np.flatnonzero((avg < 1) | (avg > 4))[:20]:
-            problems.add(InputError(f"average score {avg[i]:g} is outside [1, 4]", file=path, row=int(i) + 2,
+            problems.add(InputError(f"average score {avg[i]:g} is outside [1, 4]", file=path, row=row_of(raw, i),
                                     column="Average_score"))
     out["average_score"] = avg
     lo, hi = _range(raw.get("Likely_range_of_average_score", pd.Series([""] * n)), path,
-                    "Likely_range_of_average_score", problems)
+                    "Likely_range_of_average_score", problems, raw.attrs.get("lines"))
     out["average_range_low"], out["average_range_high"] = lo, hi
     seg = _numbers(raw, "Segment", problems)[0]
     with np.errstate(invalid="ignore"):
         for i in np.flatnonzero(~np.isnan(seg) & ~np.isin(seg, [1, 2, 3, 4, 5]))[:20]:
-            problems.add(InputError(f"segment {seg[i]:g} is not 1-5", file=path, row=int(i) + 2, column="Segment"))
+            problems.add(InputError(f"segment {seg[i]:g} is not 1-5", file=path, row=row_of(raw, i),
+                                    column="Segment"))
     out["segment"] = pd.array(np.where(np.isnan(seg), None, seg), dtype="Int64") if n else pd.array([], "Int64")
     flag = raw.get("Trust_in_financial_deficit", pd.Series([""] * n)).str.lower()
     bad = ~flag.isin(["yes", "no", "y", "n", "true", "false", "1", "0", ""])
     for i in np.flatnonzero(bad.to_numpy())[:20]:
         problems.add(InputError(f"expected Yes or No, got {raw['Trust_in_financial_deficit'].iloc[i]!r}",
-                                file=path, row=int(i) + 2, column="Trust_in_financial_deficit"))
+                                file=path, row=row_of(raw, i), column="Trust_in_financial_deficit"))
     out["in_deficit"] = pd.array(flag.map({"yes": True, "y": True, "true": True, "1": True, "no": False,
                                            "n": False, "false": False, "0": False}).to_numpy(), dtype="boolean")
     rank = _numbers(raw, "Rank", problems)[0]
     out["rank"] = pd.array(np.where(np.isnan(rank), None, rank), dtype="Int64") if n else pd.array([], "Int64")
-    rlo, rhi = _range(raw.get("Likely_range_of_rank", pd.Series([""] * n)), path, "Likely_range_of_rank", problems)
+    rlo, rhi = _range(raw.get("Likely_range_of_rank", pd.Series([""] * n)), path, "Likely_range_of_rank", problems,
+                      raw.attrs.get("lines"))
     out["rank_range_low"] = pd.array(np.where(np.isnan(rlo), None, rlo), dtype="Int64")
     out["rank_range_high"] = pd.array(np.where(np.isnan(rhi), None, rhi), dtype="Int64")
     _check_duplicates(out, ["quarter", "trust_code"], "trust row", problems)
@@ -452,7 +526,13 @@ def read_inputs(paths, problems: Problems | None = None, *, catalogue=None) -> I
     problems = problems if problems is not None else Problems()
     catalogue = catalogue if catalogue is not None else load_catalogue()
     metric_parts, league_parts, files, synthetic = [], [], {}, []
+    seen = set()
     for p in paths:
+        key = Path(p).resolve()
+        if key in seen:
+            problems.add(InputError("this file is given twice", file=p))
+            continue
+        seen.add(key)
         try:
             raw_kind = file_kind(read_raw_csv(p))
             part = (read_data_file(p, problems, catalogue=catalogue) if raw_kind == "data"
@@ -469,6 +549,8 @@ def read_inputs(paths, problems: Problems | None = None, *, catalogue=None) -> I
         ["source_file", "source_row", "quarter", "trust_type", "trust_code", "trust_name", "average_score"])
     if len(metric_parts) > 1:
         _check_duplicates(metrics, ["quarter", "trust_code", "metric_id"], "metric row", problems)
+    if len(league_parts) > 1:
+        _check_duplicates(league, ["quarter", "trust_code"], "trust row", problems)
     if len(metric_parts) + len(league_parts) > 1:
         both = pd.concat([metrics[["source_file", "source_row", "trust_code", "trust_type"]],
                           league[["source_file", "source_row", "trust_code", "trust_type"]]], ignore_index=True)
@@ -493,7 +575,30 @@ def select_quarter(inputs: Inputs, quarter) -> str:
         raise InputError(f"quarter {q.label} ({q.code}) is not in the input; it holds "
                          f"{', '.join(Quarter.parse(h).label for h in held) or 'no quarter'}",
                          file=files, column="Quarter")
+    _check_unstated_quarter(inputs.metrics, ["trust_code", "metric_id"], "metric", q)
+    _check_unstated_quarter(inputs.league, ["trust_code"], "league-table", q)
     return q.code
+
+
+def _check_unstated_quarter(t: pd.DataFrame, keys, what: str, q: Quarter) -> None:
+    """A file that does not say its quarter must not repeat rows of a file that holds ``q``."""
+    if not len(t):
+        return
+    blank = t["quarter"].eq("")
+    if not blank.any():
+        return
+    sel = t[blank | t["quarter"].eq(q.code)]
+    dup = sel.duplicated(keys, keep=False)
+    stated_files = set(sel.loc[dup & sel["quarter"].eq(q.code), "source_file"])
+    if not stated_files:
+        return  # duplicates among unstated files are reported when the files are read
+    row = sel[dup & sel["quarter"].eq("")].iloc[0]
+    ids = ", ".join(str(row[k]) for k in keys)
+    raise InputError(f"this file does not say its quarter, so it is taken to hold {q.label}, but its "
+                     f"{what} row for {ids} is also in {sorted(stated_files)[0]}, which holds {q.label}: "
+                     "give files of one quarter, or name the quarter in the file name (e.g. "
+                     "'...-q1-25-26.csv')", file=row["source_file"], row=int(row["source_row"]),
+                     column="Trust_code")
 
 
 def parse_trust_type(text) -> str:

@@ -152,6 +152,29 @@ def available_presets() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
+def yaml_error_text(path, exc) -> str:
+    """A YAML parse error on one line: ``<file>, line L, column C: not valid YAML: <problem>``."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or (str(exc).strip().splitlines() or ["unreadable"])[0]
+    where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{path}{where}: not valid YAML: {' '.join(str(problem).split())}"
+
+
+def read_yaml(path, what: str):
+    """Parse a YAML file, raising :class:`MethodError` (one line) when it cannot be read or parsed."""
+    p = Path(path)
+    if p.is_dir():
+        raise MethodError(f"{p} is a folder, not a {what} file")
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise MethodError(yaml_error_text(p, exc)) from None
+    except UnicodeDecodeError:
+        raise MethodError(f"{p}: not a text file in UTF-8, so not a {what} file") from None
+    except OSError as exc:
+        raise MethodError(f"{p}: cannot read the {what} file: {exc.strerror or exc}") from None
+
+
 def load_method(name_or_path) -> Method:
     """Load a built-in preset by name, or a preset file by path."""
     if isinstance(name_or_path, Method):
@@ -161,10 +184,7 @@ def load_method(name_or_path) -> Method:
         p = PRESET_DIR / f"{p.name}.yaml"
     if not p.exists():
         raise MethodError(f"no method preset {str(name_or_path)!r}: give a file or one of {available_presets()}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise MethodError(f"{p}: not valid YAML: {exc}") from None
+    data = read_yaml(p, "method preset")
     if not isinstance(data, dict) or "name" not in data:
         raise MethodError(f"{p}: a method preset is a mapping with a 'name'")
     settings = {k: v for k, v in data.items() if k not in ("name", "description")}

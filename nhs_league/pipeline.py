@@ -126,8 +126,7 @@ def build_panel(inputs: Inputs, quarter: str, trust_type: str, *, catalogue=None
     lg = inputs.league
     lrows = lg[(lg["trust_type"] == trust_type) & lg["quarter"].isin([quarter, ""])] if len(lg) else lg
     if len(rows) == 0:
-        raise InputError(f"no {TRUST_TYPE_LABELS[trust_type].lower()} rows for {quarter} in the data files",
-                         file=", ".join(sorted(inputs.files)) or None, column="Trust_type")
+        raise _no_rows(inputs, quarter, trust_type, "data files" if len(m) else "input")
     first = rows.drop_duplicates("trust_code").set_index("trust_code")
     trusts = first[["trust_name", "trust_subtype", "region", "source_file", "source_row"]].copy()
     trusts = trusts.sort_index()
@@ -163,6 +162,19 @@ def build_panel(inputs: Inputs, quarter: str, trust_type: str, *, catalogue=None
     if require_metrics:
         _check_scoreable(panel)
     return panel
+
+
+def _no_rows(inputs: Inputs, quarter: str, trust_type: str, where: str) -> InputError:
+    """The error for a trust type absent from the input, saying which trust types it holds."""
+    held = set()
+    for t in (inputs.metrics, inputs.league):
+        if len(t):
+            held |= set(t.loc[t["quarter"].isin([quarter, ""]), "trust_type"]) - {""}
+    msg = f"no {TRUST_TYPE_LABELS[trust_type].lower()} rows for {quarter} in the {where}"
+    if held:
+        msg += (f"; for {quarter} it holds {' and '.join(TRUST_TYPE_LABELS[x].lower() for x in sorted(held))} "
+                "rows only (check --trust-type)")
+    return InputError(msg, file=", ".join(sorted(inputs.files)) or None, column="Trust_type")
 
 
 def _check_scoreable(panel: Panel) -> None:
@@ -317,8 +329,7 @@ def league_table_from_published(inputs: Inputs, quarter: str, trust_type: str, m
     lg = inputs.league
     rows = lg[(lg["trust_type"] == trust_type) & lg["quarter"].isin([quarter, ""])] if len(lg) else lg
     if len(rows) == 0:
-        raise InputError(f"no {TRUST_TYPE_LABELS[trust_type].lower()} rows for {quarter} in the league-table files",
-                         file=", ".join(sorted(inputs.files)) or None, column="Trust_type")
+        raise _no_rows(inputs, quarter, trust_type, "league-table files" if len(lg) else "input")
     rows = rows.sort_values("trust_code").reset_index(drop=True)
     for i in np.flatnonzero(rows["average_score"].isna().to_numpy()):
         raise InputError("average score is missing", file=rows["source_file"].iloc[i],

@@ -298,7 +298,7 @@ def resolve_data(data, *, where=None) -> list[Path]:
     for item in data:
         p = Path(item).expanduser()
         if not p.is_absolute():
-            p = (ROOT / p) if (ROOT / p).exists() or not p.exists() else p.resolve()
+            p = ROOT / p  # anchored on the project folder, never the working directory
         if p.is_dir():
             found = sorted(x for x in p.rglob("*.csv") if x.is_file())
             if not found:
@@ -999,6 +999,38 @@ def files_for_type(paths, trust_type: str) -> list[Path]:
     return out
 
 
+def files_for_quarters(paths, quarters) -> list[Path]:
+    """The files whose name or folder names one of ``quarters`` (files naming no quarter are kept).
+
+    Examples
+    --------
+    >>> [p.name for p in files_for_quarters([Path("x-q3-25-26-v2.csv"), Path("x-q4-25-26-v2.csv"),
+    ...                                      Path("mine.csv")], ["2025Q4"])]
+    ['x-q4-25-26-v2.csv', 'mine.csv']
+    """
+    from .quarters import quarter_from_path
+
+    wanted = {Quarter.parse(q).code for q in quarters}
+    out = []
+    for p in map(Path, paths):
+        q = quarter_from_path(p.name) or quarter_from_path(p.parent.name)
+        if q is None or q.code in wanted:
+            out.append(p)
+    return out
+
+
+def _data_for(paths, spec: dict, quarter: str, trust_type: str, params: dict) -> list[str]:
+    """The suite's files a job needs: its trust type, and the quarters its notebook reads."""
+    files = files_for_type(paths, trust_type)
+    which = spec.get("data_quarters", "all")
+    if which == "own":
+        files = files_for_quarters(files, [quarter])
+    elif which == "with_previous":
+        prev = params.get("previous_quarter") or Quarter.parse(quarter).previous().code
+        files = files_for_quarters(files, [quarter, prev])
+    return [str(p) for p in files]
+
+
 def _dataset_paths(suite: dict, name: str) -> tuple[list[Path] | None, str]:
     """Paths of a named dataset (None when optional and absent) and its note."""
     ds = suite["datasets"].get(name)
@@ -1056,9 +1088,9 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
                 if t_filter and t != t_filter:
                     continue
                 for extra in entry.get("parameter_sets") or [{}]:
-                    params = {**defaults, **(entry.get("parameters") or {}), **extra,
-                              "quarter": q, "trust_type": t,
-                              "data": [str(p) for p in files_for_type(paths, t)]}
+                    params = {**defaults, **(entry.get("parameters") or {}), **extra, "quarter": q,
+                              "trust_type": t}
+                    params["data"] = _data_for(paths, suite["notebooks"][nb], q, t, params)
                     jobs.append(Job(nb, params, _stem(nb, params, entry), q, t, entry.get("data", "synthetic"),
                                     suite["notebooks"][nb].get("title", nb)))
     for what, why in suite.get("not_possible") or []:
@@ -1266,6 +1298,7 @@ class JobResult:
     executed: Path | None = None
     error: str = ""
     cell: str = ""
+    execute_seconds: float = 0.0  # papermill execution only (kernel start to last cell)
 
     def line(self) -> str:
         """One line naming the notebook, the failing cell and the error."""
@@ -1310,6 +1343,7 @@ def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, forc
         msg = str(exc).strip().splitlines()
         return JobResult(job, False, time.time() - started, executed=executed,
                          error=f"{type(exc).__name__}: {msg[0] if msg else ''}")
+    executed_at = time.time()
     nb = nbformat.read(str(executed), as_version=4)
     title = f"{'SYNTHETIC — ' if label == 'SYNTHETIC' else ''}{job.title}: {Quarter.parse(job.quarter).label}, " \
             f"{TRUST_TYPE_LABELS[job.trust_type]}"
@@ -1319,7 +1353,8 @@ def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, forc
                    kernel=kernel, label=label)
     html_path = atomic_write_text(job.html_path(output), page, force=force)
     atomic_write_text(job.manifest_path(output), json.dumps(man, indent=2, sort_keys=True) + "\n", force=force)
-    return JobResult(job, True, finished - started, html=html_path, executed=executed)
+    return JobResult(job, True, finished - started, html=html_path, executed=executed,
+                     execute_seconds=executed_at - started)
 
 
 def validate_jobs(jobs) -> list[dict]:

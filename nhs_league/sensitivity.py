@@ -45,12 +45,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .catalogue import DOMAIN_SCORE_IDS, DOMAINS, RSP_FLAG_ID, ADJUSTED_SEGMENT_ID, AVERAGE_SCORE_ID
 from .errors import InputError, MethodError
 from .io import Inputs
-from .methods import Method, default_method_for
+from .methods import Method, default_method_for, read_yaml
 from .pipeline import DATA_LABEL, Panel, build_panel, classify, metric_scores
 from .scoring import aggregate_scores, competition_rank
 from .segmentation import deficit_from_metrics
@@ -254,10 +253,7 @@ def load_space(name_or_path) -> ScenarioSpace:
         p = SPACE_DIR / f"{p.name}.yaml"
     if not p.exists():
         raise MethodError(f"no scenario space {str(name_or_path)!r}: give a file or one of {available_spaces()}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise MethodError(f"{p}: not valid YAML: {exc}") from None
+    data = read_yaml(p, "scenario space")
     if not isinstance(data, dict) or "name" not in data or not isinstance(data.get("choices"), dict):
         raise MethodError(f"{p}: a scenario space is a mapping with 'name' and 'choices'")
     settings = {k: v for k, v in data.items() if k not in ("name", "description", "choices")}
@@ -385,6 +381,13 @@ def _segment5(panel: Panel, method: Method) -> np.ndarray:
     return np.isin(panel.trusts.index, list(s.get("trusts") or []))
 
 
+def _check_enough_trusts(n: int, trust_type, quarter, file=None) -> None:
+    if n < 2:
+        raise InputError(f"a sensitivity analysis compares the ranks of at least 2 trusts; the input has {n} "
+                         f"{trust_type or ''} trust{'s' if n != 1 else ''} for {quarter or 'the quarter'}",
+                         file=file, column="Trust_code")
+
+
 def from_panel(panel: Panel, method: Method) -> SensitivityData:
     """Metric-level sensitivity data from a :class:`~nhs_league.pipeline.Panel`.
 
@@ -395,6 +398,8 @@ def from_panel(panel: Panel, method: Method) -> SensitivityData:
     >>> d.level, d.n, d.synthetic
     ('metric', 20, True)
     """
+    _check_enough_trusts(panel.n, panel.trust_type, panel.quarter,
+                         file=panel.trusts["source_file"].iloc[0] if "source_file" in panel.trusts and panel.n else None)
     w = method.settings["average"]["weights"]
     deficit, source = panel.deficit(method)
     if isinstance(w, dict):
@@ -486,6 +491,7 @@ def from_domain_scores(domain_scores: pd.DataFrame, average, in_deficit=None, *,
     if missing:
         raise InputError(f"domain scores lack column(s) {missing}", column=missing[0])
     ds = domain_scores[list(DOMAINS)].astype(float)
+    _check_enough_trusts(len(ds), trust_type, quarter)
     avg = np.asarray(average, dtype=float)
     if len(avg) != len(ds):
         raise InputError("average and domain scores have different numbers of trusts")
@@ -534,10 +540,15 @@ def from_inputs(inputs: Inputs, quarter: str, trust_type: str, method: Method | 
 
     Examples
     --------
-    >>> from nhs_league.realdata import read_extract
-    >>> d = from_inputs(read_extract(), "2025Q3", "acute", level="domain")  # doctest: +SKIP
-    >>> d.n  # doctest: +SKIP
-    129
+    >>> from nhs_league.io import read_inputs
+    >>> from nhs_league.synth import DEFAULT_OUTPUT
+    >>> files = sorted((DEFAULT_OUTPUT / "q3-25-26").glob("*-acute-trust-*.csv"))
+    >>> d = from_inputs(read_inputs(files), "2025Q3", "acute", level="domain")
+    >>> d.level, d.n, d.synthetic
+    ('domain', 134, True)
+
+    (On the real Q3 extract, ``from_inputs(realdata.read_extract(), "2025Q3", "acute",
+    level="domain")`` gives the 129 acute trusts published there.)
     """
     method = method if method is not None else default_method_for(quarter)
     if level not in ("auto", "metric", "domain"):
@@ -1222,6 +1233,19 @@ def run_params(data: SensitivityData, params: pd.DataFrame, *, res: Resolved | N
     return SensitivityResult(data, params, out, compare(data, out), space, seed, list(notes or []))
 
 
+def _check_seed(seed) -> None:
+    """A seed is a whole number >= 0 (or a numpy SeedSequence)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise MethodError(f"the seed must be a whole number, 0 or more, got {seed!r}")
+
+
+def _check_n_base(n_base) -> None:
+    if isinstance(n_base, bool) or not isinstance(n_base, (int, np.integer)) or n_base < 2 or (n_base & (n_base - 1)):
+        raise MethodError(f"Sobol base sample size must be a power of 2 (e.g. 1024), got {n_base}")
+
+
 def monte_carlo(data: SensitivityData, space="default", n: int = 10_000, *, seed: int = 0) -> SensitivityResult:
     """Monte Carlo over the combined choices of a scenario space, seeded.
 
@@ -1236,6 +1260,7 @@ def monte_carlo(data: SensitivityData, space="default", n: int = 10_000, *, seed
     >>> len(mc.params), list(mc.trust_summary().columns[:3])
     (200, ['Trust_code', 'Trust_name', 'Trust_subtype'])
     """
+    _check_seed(seed)
     sp = load_space(space)
     res = resolve(sp, data)
     if n < 1:
@@ -1261,9 +1286,12 @@ def one_at_a_time(data: SensitivityData, space="default", *, draws: int | None =
     >>> t.loc[t["choice"] == "override", "value"].tolist()
     ['off']
     """
+    _check_seed(seed)
     sp = load_space(space)
     res = resolve(sp, data)
     draws = int(draws if draws is not None else sp.settings.get("oat_draws", 100))
+    if draws < 1:
+        raise MethodError(f"the one-at-a-time draws per random weight scheme must be at least 1, got {draws}")
     rows_choice, rows_value, cols, draw_idx = [], [], {c: [] for c in CHOICE_ORDER}, []
     for name in CHOICE_ORDER:
         for v in res.values[name]:
@@ -1339,8 +1367,8 @@ def sobol_indices(func, names, bounds, n_base: int = 1024, *, seed: int = 0, sec
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
 
-    if n_base < 2 or (n_base & (n_base - 1)):
-        raise MethodError(f"Sobol base sample size must be a power of 2, got {n_base}")
+    _check_n_base(n_base)
+    _check_seed(seed)
     problem = {"num_vars": len(names), "names": list(names), "bounds": [list(map(float, b)) for b in bounds]}
     X = sobol_sample.sample(problem, int(n_base), calc_second_order=second_order, seed=seed)
     Y = np.asarray(func(X), dtype=float).reshape(-1)
@@ -1385,6 +1413,8 @@ def sobol_analysis(data: SensitivityData, space="default", n_base: int = 1024, *
     >>> "override" in t["choice"].tolist()
     True
     """
+    _check_n_base(n_base)
+    _check_seed(seed)
     sp = load_space(space)
     res = resolve(sp, data)
     factors = res.factors

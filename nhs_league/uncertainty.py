@@ -678,7 +678,7 @@ def read_denominators(path) -> pd.DataFrame:
     >>> read_denominators(p)["OF0023"].tolist()
     [1200.0, 900.0]
     """
-    from .io import read_raw_csv
+    from .io import read_raw_csv, row_of
 
     raw = read_raw_csv(path)
     missing = [c for c in ("Trust_code", "Metric_ID", "Denominator") if c not in raw.columns]
@@ -690,14 +690,14 @@ def read_denominators(path) -> pd.DataFrame:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(f"a denominator must be a positive number, got {raw['Denominator'].iloc[i]!r}",
-                         file=path, row=i + 2, column="Denominator")
+                         file=path, row=row_of(raw, i), column="Denominator")
     long = pd.DataFrame({"trust_code": raw["Trust_code"], "metric_id": raw["Metric_ID"].str.upper(),
                          "denominator": den.to_numpy(dtype=float)})
     dup = long.duplicated(["trust_code", "metric_id"])
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise InputError(f"duplicate denominator for trust {long['trust_code'].iloc[i]} and metric "
-                         f"{long['metric_id'].iloc[i]}", file=path, row=i + 2, column="Trust_code")
+                         f"{long['metric_id'].iloc[i]}", file=path, row=row_of(raw, i), column="Trust_code")
     wide = long.pivot(index="trust_code", columns="metric_id", values="denominator")
     wide.columns.name = None
     return wide

@@ -135,8 +135,9 @@ def q3_extract(shared_data):
     from nhs_league.realdata import EXTRACT_FILE, EXTRACT_FOLDER, read_extract
 
     path = shared_data / EXTRACT_FOLDER / EXTRACT_FILE
-    if not path.exists():
-        pytest.skip(f"real data not available: {path} is absent")
+    if not path.exists():  # ../shared is there, so its data must be: a moved file is a failure, not a skip
+        pytest.fail(f"{shared_data} is present but the real-data extract {path} is not: the real-data "
+                    "tests skip only when ../shared/data-raw is absent")
     return read_extract(path)
 
 

@@ -62,6 +62,8 @@ def _all_charts(synthetic):
         "concordance": charts.concordance(corr, synthetic=synthetic),
         "metric_profile": charts.metric_profile(scores, "ZZ002", synthetic=synthetic),
         "funnel": charts.funnel(fun, highlight="ZZ001", metric="A %", synthetic=synthetic),
+        "funnels": charts.funnels([("A %", fun, 100.0), ("B %", fun, 100.0), ("C", fun, 1.0)], highlight="ZZ002",
+                                  synthetic=synthetic),
         "trend": charts.trend(hist, trust="ZZ001", cutoffs=(2.06, 2.35), synthetic=synthetic),
         "movement": charts.movement(move, synthetic=synthetic),
         "rank_bands": charts.rank_bands(bands, synthetic=synthetic),
@@ -111,7 +113,7 @@ def test_fixed_sizes_and_dpi(synthetic_charts):
 
 
 def test_png_is_not_blank(synthetic_charts):
-    for name in ("caterpillar", "funnel", "segment_counts"):
+    for name in ("caterpillar", "funnel", "funnels", "segment_counts"):
         data = charts.png_bytes(synthetic_charts[name])
         img = mpimg.imread(io.BytesIO(data), format="png")
         assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100, name
@@ -175,3 +177,11 @@ def test_show_embeds_image_with_escaped_alt_text():
 def test_note_escapes():
     assert "&lt;b&gt;" in charts.note("<b>", synthetic=True)._repr_html_()
     assert charts.note("x", synthetic=True).text.startswith("SYNTHETIC")
+
+
+def test_dense_labels_drop_the_common_suffix_and_shorten():
+    names = ["Amberford Hospitals NHS Foundation Trust", "A Very Long Name Of A Trust That Goes On And On NHS Trust",
+             ""]
+    assert charts._labels(names, ["Z1", "Z2", "Z3"], dense=True) == [
+        "Amberford Hospitals (Z1)", "A Very Long Name Of A Trust That Goes… (Z2)", "Z3"]
+    assert charts._labels(names[:1], ["Z1"]) == ["Amberford Hospitals NHS Foundation Trust (Z1)"]

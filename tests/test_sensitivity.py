@@ -500,15 +500,18 @@ def test_cli_writes_every_file_deterministically_and_refuses_to_overwrite(run_cl
 
 
 def test_cli_errors_are_one_line(run_cli, tmp_path, syn_inputs):
-    code, _, err = run_cli("sensitivity", SYN_FILES[1], "--quarter", "2025Q3", "--trust-type", "acute",
-                           "--output", tmp_path / "x")
-    errors = [x for x in err.splitlines() if x.startswith("nhs-league: error")]
-    assert code == 2 and "domain score" in err and len(errors) == 1
-    code, _, err = run_cli("sensitivity", *SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute",
-                           "--level", "domain", "--space", "default", "--output", tmp_path / "y")
-    assert code == 2 and "scoring" in err
-    code, _, err = run_cli("sensitivity", *SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute")
-    assert code == 2 and "--output" in err
+    # the whole of standard error is the one error line (no SYNTHETIC note before it, no traceback)
+    code, out, err = run_cli("sensitivity", SYN_FILES[1], "--quarter", "2025Q3", "--trust-type", "acute",
+                             "--output", tmp_path / "x")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert err.startswith("nhs-league: error: ") and "domain score" in err
+    code, out, err = run_cli("sensitivity", *SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute",
+                             "--level", "domain", "--space", "default", "--output", tmp_path / "y")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert err.startswith("nhs-league: error: ") and "scoring" in err
+    code, out, err = run_cli("sensitivity", *SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute")
+    assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+    assert err.startswith("nhs-league: error: ") and "--output" in err
 
 
 def test_cli_domain_level_rerun_with_force_leaves_no_stale_file(run_cli, tmp_path, syn_inputs):

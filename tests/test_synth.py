@@ -144,10 +144,11 @@ def test_trusts_persist_across_quarters_with_fictional_codes(inputs):
 
 
 @pytest.mark.realdata
-def test_names_and_codes_are_not_real(files):
-    if not REAL.is_dir():
-        pytest.skip(f"real data not present at {REAL}")
-    real = pd.read_csv(REAL / "trust_profiles.csv", usecols=["org_code", "org_name"], dtype=str)
+def test_names_and_codes_are_not_real(files, shared_data):
+    # skips (through the shared_data fixture) only when ../shared/data-raw is absent
+    profiles = shared_data / REAL.name / "trust_profiles.csv"
+    assert profiles.exists(), f"{shared_data} is present but {profiles} is not"
+    real = pd.read_csv(profiles, usecols=["org_code", "org_name"], dtype=str)
     real_words = {w for name in real["org_name"].dropna() for w in re.findall(r"[a-z']+", name.lower())}
     league = pd.concat([pd.read_csv(io.StringIO(t), dtype=str) for k, t in files.items()
                         if "league-table" in k and k.startswith("q3")])

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from ..catalogue import load_catalogue
 from ..errors import Problems
-from ..files import csv_text, write_csv
+from ..files import OutputError, OutputExistsError, csv_text, write_csv
 from ..io import Inputs, parse_trust_type, read_inputs, select_quarter
 from ..methods import Method, default_method_for, load_method
 from ..pipeline import Panel, build_panel
@@ -36,6 +37,7 @@ class Loaded:
     trust_type: str
     method: Method
     catalogue: pd.DataFrame
+    notes: list = field(default_factory=list)  # printed by print_notes() once the command has its result
 
     def panel(self, *, require_metrics=True) -> Panel:
         return build_panel(self.inputs, self.quarter, self.trust_type, catalogue=self.catalogue,
@@ -46,6 +48,11 @@ class Loaded:
         m = self.inputs.metrics
         return bool(len(m) and ((m["trust_type"] == self.trust_type) & m["quarter"].isin([self.quarter, ""])).any())
 
+    @property
+    def has_league(self) -> bool:
+        lg = self.inputs.league
+        return bool(len(lg) and ((lg["trust_type"] == self.trust_type) & lg["quarter"].isin([self.quarter, ""])).any())
+
 
 def load(args) -> Loaded:
     trust_type = parse_trust_type(args.trust_type)
@@ -54,9 +61,44 @@ def load(args) -> Loaded:
     inputs = read_inputs(args.inputs, problems, catalogue=catalogue)
     quarter = select_quarter(inputs, args.quarter)
     method = load_method(args.method) if args.method else default_method_for(quarter)
-    for note in notes_for(inputs):
+    notes = notes_for(inputs) + quarter_notes(inputs, quarter)
+    return Loaded(inputs, quarter, trust_type, method, catalogue, notes)
+
+
+def print_notes(notes) -> None:
+    """Print notes on standard error; commands call this once their result is computed, so that a
+    failed run prints only its one error line."""
+    for note in notes:
         print(f"nhs-league: note: {note}", file=sys.stderr)
-    return Loaded(inputs, quarter, trust_type, method, catalogue)
+
+
+def quarter_notes(inputs: Inputs, quarter: str) -> list[str]:
+    """Name the files that do not say their quarter and are taken to hold ``quarter``."""
+    unstated = set()
+    for t in (inputs.metrics, inputs.league):
+        if len(t):
+            unstated |= set(t.loc[t["quarter"].eq(""), "source_file"])
+    if not unstated:
+        return []
+    from ..quarters import Quarter
+    return [f"{', '.join(sorted(unstated))} do{'es' if len(unstated) == 1 else ''} not say which quarter "
+            f"{'it holds' if len(unstated) == 1 else 'they hold'}: taken as {Quarter.parse(quarter).label} "
+            "(--quarter)"]
+
+
+def check_output_file(args) -> None:
+    """Before any work: refuse an ``--output`` that is a folder, or that exists without ``--force``."""
+    out = getattr(args, "output", None)
+    if out in (None, "-"):
+        return
+    p = Path(out)
+    if p.is_dir():
+        raise OutputError(f"{p} is a folder: give a file name for --output")
+    if p.exists() and not args.force:
+        raise OutputExistsError(f"{p} exists: pass --force to overwrite it")
+    parent = next((q for q in p.parents if q.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise OutputError(f"cannot write {p}: {parent} is a file, not a folder")
 
 
 def notes_for(inputs: Inputs) -> list[str]:
@@ -69,12 +111,18 @@ def notes_for(inputs: Inputs) -> list[str]:
     return out
 
 
-def emit(df: pd.DataFrame, output, *, force: bool) -> None:
-    """Write a table to ``output`` atomically (refusing to overwrite without force) or stdout."""
+def emit(df: pd.DataFrame, output, *, force: bool, notes=()) -> None:
+    """Write a table to ``output`` atomically (refusing to overwrite without force) or stdout.
+
+    ``notes`` are printed on standard error only once the table can be written, so that a run
+    that fails prints just its one error line.
+    """
     if output in (None, "-"):
+        print_notes(notes)
         sys.stdout.write(csv_text(df))
     else:
         write_csv(df, output, force=force)
+        print_notes(notes)
         print(f"nhs-league: wrote {output} ({len(df)} rows)", file=sys.stderr)
 
 

@@ -12,8 +12,6 @@ and the distance to the nearest segment cut-off. Same input and seed: byte-ident
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pandas as pd
 
@@ -22,7 +20,7 @@ from ..io import TRUST_TYPE_LABELS
 from ..ranks import adjacent_pairs, rank_confidence_sets
 from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, read_denominators,
                            sampling_replicates)
-from .common import add_input_arguments, emit, load
+from .common import add_input_arguments, check_output_file, emit, load
 
 CLI_SOURCES = ("metrics", "sampling")
 
@@ -164,6 +162,7 @@ def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=T
 
 def run(args) -> int:
     coverage, draws, seed = _options(args)
+    check_output_file(args)
     ld = load(args)
     if len(ld.inputs.metrics) == 0:
         raise InputError("'ranks' needs a NOF data file (metric rows): a league-table file alone carries only "
@@ -176,13 +175,11 @@ def run(args) -> int:
     table = rank_table(panel, ld.method, source=args.source, coverage=coverage, simultaneous=args.simultaneous,
                        draws=draws, seed=seed, denominators=den)
     reps = table.attrs.pop("replicates")
-    print(f"nhs-league: note: intervals reflect {SOURCES[reps.source]}; rankability {table['Rankability'].iloc[0]:g}",
-          file=sys.stderr)
+    notes = ld.notes + [f"intervals reflect {SOURCES[reps.source]}; rankability {table['Rankability'].iloc[0]:g}"]
     if reps.source == "sampling":
         r = reps.resampled
         fixed = r.loc[~r["resampled"], "metric_id"].tolist()
-        print(f"nhs-league: note: resampled {int(r['resampled'].sum())} of {len(r)} metrics"
-              + (f"; fixed (no sampling model or no denominators): {', '.join(fixed)}" if fixed else ""),
-              file=sys.stderr)
-    emit(table, args.output, force=args.force)
+        notes.append(f"resampled {int(r['resampled'].sum())} of {len(r)} metrics"
+                     + (f"; fixed (no sampling model or no denominators): {', '.join(fixed)}" if fixed else ""))
+    emit(table, args.output, force=args.force, notes=notes)
     return 0

@@ -69,7 +69,8 @@ def run(args) -> int:
 
     params = _parameters(args.param, args.notebook)
     if args.data:
-        plan = report.plan_for_data(args.data, quarter=args.quarter, trust_type=args.trust_type,
+        data = [str(Path(p).expanduser().resolve()) for p in args.data]  # relative to where the user is
+        plan = report.plan_for_data(data, quarter=args.quarter, trust_type=args.trust_type,
                                     notebooks=args.notebook, parameters=params, suite=args.suite)
     else:
         plan = report.plan_suite(args.suite, quarter=args.quarter, trust_type=args.trust_type,

@@ -25,10 +25,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from ..files import OutputExistsError, write_csv
+from ..files import OutputError, OutputExistsError, write_csv
 from ..pipeline import DATA_LABEL
 from .. import sensitivity as sens
-from .common import add_input_arguments, load
+from .common import add_input_arguments, load, print_notes
 
 FILES = ("trusts.csv", "table.csv", "one_at_a_time.csv", "sobol.csv", "scenarios.csv", "choices.csv",
          "concordance_domains.csv", "concordance_metrics.csv")
@@ -64,9 +64,17 @@ def run(args) -> int:
         raise InputError("give --output DIR: the directory to write the CSV files into", column="--output")
     if args.scenarios < 1:
         raise InputError("--scenarios must be at least 1", column="--scenarios")
+    if args.oat_draws is not None and args.oat_draws < 1:
+        raise InputError("--oat-draws must be at least 1", column="--oat-draws")
+    sens._check_seed(args.seed)  # before the inputs are read: a bad option fails at once
+    if args.sobol_n is not None:
+        sens._check_n_base(args.sobol_n)
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} exists and is not a directory", column="--output")
+    parent = next((q for q in out.parents if q.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise OutputError(f"cannot write into {out}: {parent} is a file, not a folder")
     existing = [str(out / f) for f in FILES if (out / f).exists()]
     if existing and not args.force:
         raise OutputExistsError(f"{existing[0]} exists"
@@ -76,10 +84,8 @@ def run(args) -> int:
     data = sens.from_inputs(ld.inputs, ld.quarter, ld.trust_type, ld.method, level=args.level,
                             catalogue=ld.catalogue)
     space = sens.load_space(args.space or ("domain" if data.level == "domain" else "default"))
-    n_base = int(args.sobol_n or space.settings.get("sobol_n_base", 1024))
+    n_base = int(args.sobol_n if args.sobol_n is not None else space.settings.get("sobol_n_base", 1024))
     mc = sens.monte_carlo(data, space, args.scenarios, seed=args.seed)
-    for note in mc.notes:
-        print(f"nhs-league: note: {note}", file=sys.stderr)
     oat = sens.one_at_a_time(data, space, draws=args.oat_draws, seed=args.seed)
     sobol = sens.sobol_analysis(data, space, n_base, seed=args.seed)
     label = DATA_LABEL[bool(data.synthetic)]
@@ -108,7 +114,11 @@ def run(args) -> int:
     }
     if data.level == "metric":
         tables["concordance_metrics.csv"] = sens.concordance(data).assign(Data=label)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write into {out}: {exc.strerror or exc}") from None
+    print_notes(ld.notes + list(mc.notes))
     for name, df in tables.items():
         write_csv(df, out / name, force=True)
     for name in set(FILES) - set(tables):  # with --force: no stale file from an earlier run

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..pipeline import league_table, league_table_from_published
-from .common import add_input_arguments, emit, load
+from .common import add_input_arguments, check_output_file, emit, load
 
 
 def register(sub) -> None:
@@ -18,10 +18,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    check_output_file(args)
     ld = load(args)
-    if ld.has_metrics:
-        table = league_table(ld.panel(), ld.method)
+    if ld.has_metrics or not ld.has_league:
+        table = league_table(ld.panel(), ld.method)  # without rows of either kind: the panel names the problem
     else:
         table = league_table_from_published(ld.inputs, ld.quarter, ld.trust_type, ld.method)
-    emit(table, args.output, force=args.force)
+        if ld.method.settings["segment5"]["source"] == "flag" and table["Published_segment"].isna().all():
+            ld.notes.append("the league-table file gives no Segment, so no trust can be placed in segment 5 "
+                            "(intensive support); give the trusts with a method preset (segment5: source: list)")
+    emit(table, args.output, force=args.force, notes=ld.notes)
     return 0
