@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DATA_HEADER_Q1, DATA_HEADER_Q3, LEAGUE_HEADER_Q3, csv_bytes, data_row, league_row
+from conftest import DATA_HEADER_Q1, DATA_HEADER_Q3, LEAGUE_HEADER_Q3, csv_bytes, league_row
 from nhs_league import sensitivity as sens
 from nhs_league.errors import InputError, MethodError
 from nhs_league.files import OutputError, atomic_write_text
-from nhs_league.io import read_data_file, read_inputs, read_league_file, read_raw_csv, select_quarter
+from nhs_league.io import read_data_file, read_inputs, read_league_file, select_quarter
 from nhs_league.methods import load_method
 
 ROOT = Path(__file__).resolve().parents[1]
