@@ -175,16 +175,25 @@ def read_yaml(path, what: str):
         raise MethodError(f"{p}: cannot read the {what} file: {exc.strerror or exc}") from None
 
 
+def read_preset(name_or_path, directory: Path, what: str):
+    """Find a YAML preset (a built-in one by name in ``directory``, or a file by path) and parse it.
+
+    Returns ``(path, data)``; an unknown name is a :class:`MethodError` listing the built-in ones.
+    """
+    p = Path(str(name_or_path))
+    if not p.suffix and (directory / f"{p.name}.yaml").exists():
+        p = directory / f"{p.name}.yaml"
+    if not p.exists():
+        known = sorted(f.stem for f in directory.glob("*.yaml"))
+        raise MethodError(f"no {what} {str(name_or_path)!r}: give a file or one of {known}")
+    return p, read_yaml(p, what)
+
+
 def load_method(name_or_path) -> Method:
     """Load a built-in preset by name, or a preset file by path."""
     if isinstance(name_or_path, Method):
         return name_or_path
-    p = Path(str(name_or_path))
-    if not p.suffix and (PRESET_DIR / f"{p.name}.yaml").exists():
-        p = PRESET_DIR / f"{p.name}.yaml"
-    if not p.exists():
-        raise MethodError(f"no method preset {str(name_or_path)!r}: give a file or one of {available_presets()}")
-    data = read_yaml(p, "method preset")
+    p, data = read_preset(name_or_path, PRESET_DIR, "method preset")
     if not isinstance(data, dict) or "name" not in data:
         raise MethodError(f"{p}: a method preset is a mapping with a 'name'")
     settings = {k: v for k, v in data.items() if k not in ("name", "description")}

@@ -49,7 +49,7 @@ import pandas as pd
 from .catalogue import DOMAIN_SCORE_IDS, DOMAINS, RSP_FLAG_ID, ADJUSTED_SEGMENT_ID, AVERAGE_SCORE_ID
 from .errors import InputError, MethodError
 from .io import Inputs
-from .methods import Method, default_method_for, read_yaml
+from .methods import Method, default_method_for, read_preset
 from .pipeline import DATA_LABEL, Panel, build_panel, classify, metric_scores
 from .scoring import aggregate_scores, competition_rank
 from .segmentation import deficit_from_metrics
@@ -248,12 +248,7 @@ def load_space(name_or_path) -> ScenarioSpace:
     """
     if isinstance(name_or_path, ScenarioSpace):
         return name_or_path
-    p = Path(str(name_or_path))
-    if not p.suffix and (SPACE_DIR / f"{p.name}.yaml").exists():
-        p = SPACE_DIR / f"{p.name}.yaml"
-    if not p.exists():
-        raise MethodError(f"no scenario space {str(name_or_path)!r}: give a file or one of {available_spaces()}")
-    data = read_yaml(p, "scenario space")
+    p, data = read_preset(name_or_path, SPACE_DIR, "scenario space")
     if not isinstance(data, dict) or "name" not in data or not isinstance(data.get("choices"), dict):
         raise MethodError(f"{p}: a scenario space is a mapping with 'name' and 'choices'")
     settings = {k: v for k, v in data.items() if k not in ("name", "description", "choices")}
