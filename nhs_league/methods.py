@@ -86,8 +86,7 @@ class Method:
             if v not in allowed:
                 raise MethodError(f"method {self.name!r}: {sec}.{key} = {v!r}; expected one of {allowed}")
         _check_cutoffs(s["segmentation"].get("cutoffs"), f"method {self.name!r}: segmentation.cutoffs")
-        _check_cutoffs(s["domain_segmentation"].get("cutoffs"),
-                       f"method {self.name!r}: domain_segmentation.cutoffs")
+        self.domain_cutoffs  # validates domain_segmentation.cutoffs
         if s["segmentation"].get("quantile_method") not in QUANTILE_METHODS:
             raise MethodError(f"method {self.name!r}: segmentation.quantile_method must be a numpy "
                               f"quantile method, one of {QUANTILE_METHODS}")
@@ -121,6 +120,24 @@ class Method:
     @property
     def cutoffs(self) -> tuple[float, float, float]:
         return _check_cutoffs(self.settings["segmentation"]["cutoffs"], "segmentation.cutoffs")
+
+    @property
+    def domain_cutoffs(self) -> dict[str, tuple[float, float, float]]:
+        """Domain-segment cut-offs per domain: one list for all domains, or a mapping by domain."""
+        from .catalogue import DOMAINS
+
+        where = f"method {self.name!r}: domain_segmentation.cutoffs"
+        raw = self.settings["domain_segmentation"].get("cutoffs")
+        if isinstance(raw, dict):
+            missing = [d for d in DOMAINS if d not in raw]
+            unknown = sorted(set(raw) - set(DOMAINS))
+            if missing or unknown:
+                raise MethodError(f"{where} must name every domain {list(DOMAINS)}"
+                                  + (f"; missing {missing}" if missing else "")
+                                  + (f"; unknown {unknown}" if unknown else ""))
+            return {d: _check_cutoffs(raw[d], f"{where}.{d}") for d in DOMAINS}
+        cut = _check_cutoffs(raw, where)
+        return {d: cut for d in DOMAINS}
 
     @property
     def decimals(self) -> int:

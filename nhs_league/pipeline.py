@@ -259,9 +259,27 @@ def compute(panel: Panel, method: Method, values=None, *, scores=None) -> dict:
     seg5 = panel.intensive_support if s["segment5"]["source"] == "flag" else np.isin(
         panel.trusts.index, list(s["segment5"].get("trusts") or []))
     out = classify(avg, deficit, seg5, method)
+    dom = domain_scores(sc, panel.domain_index)
     out.update(scores=sc, average=avg, in_deficit=deficit, intensive_support=seg5,
-               domain_scores=domain_scores(sc, panel.domain_index))
+               domain_scores=dom, domain_segments=domain_segments(dom, method))
     return out
+
+
+def domain_segments(domain_score_array, method: Method) -> np.ndarray:
+    """Domain segments 1-4 from domain scores ``(..., n, 5)`` by the method's per-domain cut-offs.
+
+    Each domain score is rounded as the average is (2 dp) and compared with that domain's
+    cut-offs; 0 where the trust has no score in the domain.
+
+    >>> from nhs_league.methods import load_method
+    >>> d = np.array([[1.91, 1.92, 2.10, np.nan, 3.99]])
+    >>> domain_segments(d, load_method("nof-2025-26")).tolist()
+    [[1, 2, 1, 0, 4]]
+    """
+    s = method.settings["average"]
+    rounded = round_scores(domain_score_array, method.decimals, s["rounding"])
+    cuts = method.domain_cutoffs
+    return np.stack([cutoff_segments(rounded[..., k], cuts[d]) for k, d in enumerate(DOMAINS)], axis=-1)
 
 
 def domain_scores(scores, domain_index) -> np.ndarray:
@@ -296,7 +314,10 @@ def league_table(panel: Panel, method: Method, result: dict | None = None) -> pd
         "Rank": r["rank"],
     })
     for k, d in enumerate(DOMAINS):
-        t[f"Domain_score_{d}"] = np.round(r["domain_scores"][:, k], 2)
+        t[f"Domain_score_{d}"] = round_scores(r["domain_scores"][:, k], method.decimals,
+                                              method.settings["average"]["rounding"])
+    for k, d in enumerate(DOMAINS):
+        t[f"Domain_segment_{d}"] = r["domain_segments"][:, k]
     _add_published(t, panel.published_league)
     return _finish(t, method, panel.synthetic)
 

@@ -61,7 +61,7 @@ from .methods import Method, default_method_for
 from .pipeline import build_panel, compute
 from .quarters import Quarter
 from .scoring import banded_scores, competition_rank, continuous_scores, round_scores
-from .segmentation import apply_override, apply_segment5, cutoff_segments, quartile_cutoffs
+from .segmentation import apply_override, apply_segment5, quartile_cutoffs
 
 DEFAULT_SEED = 2025
 FINANCIAL_YEAR = 2025
@@ -756,14 +756,13 @@ def _data_rows(trust_type, trusts, cells, profiles, rows, panel, res, method, q)
                            reporting_date=_reporting_date(profiles[mid]["date"], q), units="score",
                            value=_fmt(s[idx], 2)))
     qlabel = Quarter(FINANCIAL_YEAR, q).label
-    dom_cut = np.asarray(method.settings["domain_segmentation"]["cutoffs"], dtype=float)
     for k, d in enumerate(DOMAINS):
         ds = round_scores(res["domain_scores"][:, k], 2)
         idx = np.flatnonzero(~np.isnan(ds))
         parts.append(_rows(trusts, idx, metric_id=DOMAIN_SCORE_IDS[d], domain=DOMAIN_LABELS[d],
                            sub_domain="Domain summary", description=f"{DOMAIN_LABELS[d]}: domain score",
                            reporting_date=qlabel, units="score", value=_fmt(ds[idx], 2)))
-        seg = cutoff_segments(ds[idx], dom_cut)
+        seg = res["domain_segments"][idx, k]
         parts.append(_rows(trusts, idx, metric_id=DOMAIN_SEGMENT_IDS[d], domain=DOMAIN_LABELS[d],
                            sub_domain="Domain summary", description=f"{DOMAIN_LABELS[d]}: domain segment",
                            reporting_date=qlabel, units="segment", value=_fmt(seg, 0)))

@@ -179,3 +179,27 @@ def test_non_acute_deficit_needs_a_tolerance_the_acute_rule_does_not(q3_extract)
     assert mismatched(0.0) == ["RV9", "RY4"]
     assert mismatched(0.35) == mismatched(0.40) == mismatched(0.45) == []
     assert mismatched(0.50) == ["RAT"]
+
+
+def test_per_domain_cutoffs_reproduce_every_published_domain_segment(q3_extract):
+    """The preset's per-domain cut-offs reproduce the published domain segment (OF41xx) of every
+    trust of every type that has a domain score (OF40xx), and each cut-off lies in the interval
+    the published data allow (above the last score in the better segment, below the first score
+    in the worse one)."""
+    from nhs_league.catalogue import DOMAIN_SCORE_IDS, DOMAIN_SEGMENT_IDS, DOMAINS
+    from nhs_league.pipeline import domain_segments
+
+    method = load_method("nof-2025-26")
+    scores = wide(q3_extract.metrics, [DOMAIN_SCORE_IDS[d] for d in DOMAINS])
+    published = wide(q3_extract.metrics, [DOMAIN_SEGMENT_IDS[d] for d in DOMAINS])
+    assert len(scores) == 150
+    ours = domain_segments(scores.to_numpy(), method)
+    have = ~np.isnan(scores.to_numpy())
+    assert have.sum() >= 740  # 150 trusts x 5 domains, a few domains not scored
+    expected = published.to_numpy()[have].astype(np.int64)
+    pd.testing.assert_series_equal(pd.Series(ours[have]), pd.Series(expected))
+    for k, d in enumerate(DOMAINS):
+        s = scores.iloc[:, k].dropna()
+        seg = published.iloc[:, k].reindex(s.index)
+        for j, cut in enumerate(method.domain_cutoffs[d]):
+            assert s[seg <= j + 1].max() <= cut < s[seg >= j + 2].min(), (d, j, cut)

@@ -406,3 +406,26 @@ def test_cli_writes_the_output_file_and_refuses_to_overwrite(data_file, tmp_path
     assert code == 2 and "--force" in err and len(err.splitlines()) == 1
     code, _, _ = run_cli(*args, "--force")
     assert code == 0 and out.read_bytes() == first  # same input, byte-identical output
+
+
+def test_domain_segments_use_each_domains_own_cutoffs():
+    from nhs_league.methods import load_method
+    from nhs_league.pipeline import domain_segments
+
+    m = load_method("nof-2025-26")
+    # access cut-offs 1.91/2.37/2.89; effectiveness 1.88/2.20/2.50: the same score 2.30 is
+    # segment 2 in access and segment 3 in effectiveness and experience
+    d = np.array([[2.30, 2.30, 2.30, 2.30, 2.30]])
+    assert domain_segments(d, m).tolist() == [[2, 3, 2, 2, 3]]
+    one_list = m.replace(domain_segmentation={"cutoffs": [2.06, 2.35, 2.70]})
+    assert domain_segments(d, one_list).tolist() == [[2, 2, 2, 2, 2]]
+
+
+def test_domain_cutoffs_must_name_every_domain():
+    from nhs_league.errors import MethodError
+    from nhs_league.methods import load_method
+
+    m = load_method("nof-2025-26")
+    with pytest.raises(MethodError, match="missing \\['finance_productivity'\\]"):
+        m.replace(domain_segmentation={"cutoffs": {"access": [1, 2, 3], "effectiveness_experience": [1, 2, 3],
+                                                    "patient_safety": [1, 2, 3], "people_workforce": [1, 2, 3]}})
