@@ -188,7 +188,16 @@ def _check_scoreable(panel: Panel) -> None:
 
 
 def metric_scores(panel: Panel, method: Method, values=None) -> np.ndarray:
-    """The 1-4 score of every trust on every metric, ``(..., n, m)``; NaN = not scored."""
+    """The 1-4 score of every trust on every metric, ``(..., n, m)``; NaN = not scored.
+
+    Examples
+    --------
+    >>> from nhs_league.sensitivity import example_panel
+    >>> from nhs_league.methods import load_method
+    >>> sc = metric_scores(example_panel(20, seed=1), load_method("nof-2025-26"))
+    >>> bool(np.nanmin(sc) >= 1 and np.nanmax(sc) <= 4)
+    True
+    """
     v = panel.values if values is None else np.asarray(values, dtype=float)
     sc = method.settings["scoring"]
     rules = panel.metrics["rule"].to_numpy()
@@ -226,7 +235,16 @@ def domain_weights(have: np.ndarray, domain_index: np.ndarray, weights, metric_i
 
 
 def classify(average, in_deficit, intensive_support, method: Method) -> dict:
-    """Raw segment, adjusted segment and rank from (rounded) averages; trusts on the last axis."""
+    """Raw segment, adjusted segment and rank from (rounded) averages; trusts on the last axis.
+
+    Examples
+    --------
+    >>> from nhs_league.methods import load_method
+    >>> r = classify(np.array([2.0, 2.3, 2.9, 2.1]), np.array([False, True, False, False]),
+    ...              np.zeros(4, bool), load_method("nof-2025-26"))
+    >>> r["raw_segment"].tolist(), r["segment"].tolist(), r["rank"].tolist()
+    ([1, 2, 4, 2], [1, 3, 4, 2], [1, 3, 4, 2])
+    """
     s = method.settings
     avg = round_scores(average, method.decimals, s["average"]["rounding"])
     seg_s = s["segmentation"]
@@ -247,7 +265,17 @@ def compute(panel: Panel, method: Method, values=None, *, scores=None) -> dict:
     """Run the whole NOF pipeline on a panel; vectorised over leading axes of ``values``.
 
     Returns a dict of arrays: ``scores`` (..., n, m), ``average`` (unrounded), ``average_2dp``,
-    ``raw_segment``, ``segment``, ``rank``, ``domain_scores`` (..., n, 5), ``in_deficit``.
+    ``raw_segment``, ``segment``, ``rank``, ``domain_scores`` and ``domain_segments``
+    (..., n, 5), ``in_deficit``.
+
+    Examples
+    --------
+    >>> from nhs_league.sensitivity import example_panel
+    >>> from nhs_league.methods import load_method
+    >>> p = example_panel(15, seed=0)
+    >>> replicated = np.stack([p.values, p.values * 1.01])  # two replicates at once
+    >>> compute(p, load_method("nof-2025-26"), replicated)["rank"].shape
+    (2, 15)
     """
     s = method.settings
     sc = metric_scores(panel, method, values) if scores is None else scores
@@ -283,7 +311,13 @@ def domain_segments(domain_score_array, method: Method) -> np.ndarray:
 
 
 def domain_scores(scores, domain_index) -> np.ndarray:
-    """Mean metric score in each of the five domains, ``(..., n, 5)`` (NaN where no metric)."""
+    """Mean metric score in each of the five domains, ``(..., n, 5)`` (NaN where no metric).
+
+    Examples
+    --------
+    >>> domain_scores(np.array([[1.0, 3.0, np.nan]]), np.array([0, 0, 4])).tolist()
+    [[2.0, nan, nan, nan, nan]]
+    """
     onehot = np.eye(len(DOMAINS))[domain_index]
     have = ~np.isnan(scores)
     total = np.where(have, scores, 0.0) @ onehot
@@ -293,7 +327,16 @@ def domain_scores(scores, domain_index) -> np.ndarray:
 
 
 def league_table(panel: Panel, method: Method, result: dict | None = None) -> pd.DataFrame:
-    """The league table of one quarter and trust type, in rank order, as published columns."""
+    """The league table of one quarter and trust type, in rank order, as published columns.
+
+    Examples
+    --------
+    >>> from nhs_league.sensitivity import example_panel
+    >>> from nhs_league.methods import load_method
+    >>> t = league_table(example_panel(12, seed=3), load_method("nof-2025-26"))
+    >>> t["Rank"].is_monotonic_increasing, t["Data"].iloc[0], t["Method"].iloc[0]
+    (True, 'SYNTHETIC', 'nof-2025-26')
+    """
     r = compute(panel, method) if result is None else result
     deficit, source = panel.deficit(method)
     n_metrics = (~np.isnan(r["scores"])).sum(axis=-1)
