@@ -6,7 +6,10 @@ One module owns how results look, so that every report speaks the same visual la
   cividis ramp (1 = darkest) and segment 5 a neutral grey. There is no red/green "good/bad"
   colouring anywhere: a segment is a position on a scale, not a verdict.
 * **Sizes.** Figures come in a few fixed sizes (:data:`SIZES`) at :data:`DPI`, so reports
-  built on different machines look the same.
+  built on different machines look the same. :func:`finish` places the axes in one measuring
+  pass (not matplotlib's iterative constrained layout), and on charts of more than 45 trusts the
+  row labels are drawn as one image strip (:func:`_row_labels`): a report's charts used to take
+  most of its running time.
 * **Wording.** Every chart has a title and a one-line caption saying what it shows and what
   it does not show (:func:`finish`). Anything drawn from synthetic data carries a SYNTHETIC
   banner in the title and a diagonal watermark.
@@ -29,6 +32,7 @@ True
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import textwrap
@@ -38,8 +42,11 @@ import matplotlib.lines
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from PIL import Image, ImageDraw, ImageFont
 
 __all__ = [
     "OKABE_ITO", "SEGMENT_COLOURS", "SIZES", "DPI", "SYNTHETIC_BANNER",
@@ -76,8 +83,73 @@ SYNTHETIC_BANNER = "SYNTHETIC DATA — not real trusts"
 _TALL_ABOVE = 45  # more trusts than this: use the tall size and the dense font
 
 
+#: How matplotlib draws text: without font hinting it lays out and draws text about a third faster,
+#: and small labels read as well (hinting mostly snaps glyphs to the pixel grid). Applied only while
+#: a chart is laid out and drawn (``rc_context``), never to the caller's matplotlib settings.
+_RC = {"text.hinting": "no_hinting"}
+_PAD = 0.08  # inches between the parts of a chart, and between them and the edge
+#: PNG compression: level 3 is faster than the default 6 and, for these charts, no larger.
+_PNG_LEVEL = 3
+
+
 def _figure(size: str) -> Figure:
-    return Figure(figsize=SIZES[size], dpi=DPI, layout="constrained")
+    """A figure of a fixed size with its own Agg canvas: the text measured when the layout is
+    fitted (:func:`_fit`) is cached on that canvas's renderer and reused when the figure is drawn."""
+    fig = Figure(figsize=SIZES[size], dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _fit(fig: Figure) -> None:
+    """Place the axes so that tick labels, legends, axis labels, the title and the caption fit.
+
+    One measuring pass over the laid-out text, where constrained layout iterates (and, for a chart
+    of 134 labelled rows or a grid of funnel plots, took as long as drawing it). The outer margins
+    come from how far each axes' decorations reach beyond its frame; on a grid of panels the gaps
+    between panels are the largest such reach. Sizes in inches, so a fixed-size figure keeps its size.
+    """
+    axes = [a for a in fig.axes if a.get_visible()]
+    if not axes or fig.get_layout_engine() is not None or not isinstance(fig.canvas, FigureCanvasAgg):
+        return  # a figure made elsewhere keeps its own layout (and canvas)
+    renderer = fig.canvas.get_renderer()
+    w, h = fig.get_size_inches()
+    dpi = fig.dpi
+    pos = [a.get_position() for a in axes]  # figure fractions
+    tight = [a.get_tightbbox(renderer, for_layout_only=True) for a in axes]  # pixels
+    # reach of each axes' decorations beyond its frame: left, right, below, above (inches)
+    strip = [(_label_width(a) + _LABEL_GAP) / dpi if hasattr(a, "_nhs_row_labels") else 0.0 for a in axes]
+    reach = np.array([[max(p.x0 * w - t.x0 / dpi, s), t.x1 / dpi - p.x1 * w, p.y0 * h - t.y0 / dpi,
+                       t.y1 / dpi - p.y1 * h] for p, t, s in zip(pos, tight, strip)]).clip(min=0)
+    x0 = min(p.x0 for p in pos) * w
+    x1 = max(p.x1 for p in pos) * w
+    y0 = min(p.y0 for p in pos) * h
+    y1 = max(p.y1 for p in pos) * h
+    left = max(x0 - min(t.x0 for t in tight) / dpi, *(s - (p.x0 * w - x0) for p, s in zip(pos, strip)))
+    right = max(t.x1 for t in tight) / dpi - x1
+    below = y0 - min(t.y0 for t in tight) / dpi
+    above = max(t.y1 for t in tight) / dpi - y1
+    title = getattr(fig, "_suptitle", None)
+    caption = getattr(fig, "_supxlabel", None)
+    head = (title.get_window_extent(renderer).height / dpi + (1 - title.get_position()[1]) * h
+            if title is not None else 0.0)
+    foot = (caption.get_window_extent(renderer).height / dpi + caption.get_position()[1] * h
+            if caption is not None else 0.0)
+    lm, rm = max(left, 0) + _PAD, max(right, 0) + _PAD
+    bm, tm = max(below, 0) + foot + _PAD, max(above, 0) + head + _PAD
+    kw = {"left": lm / w, "right": 1 - rm / w, "bottom": bm / h, "top": 1 - tm / h}
+    spec = axes[0].get_subplotspec()
+    if spec is not None:
+        nrows, ncols = spec.get_topmost_subplotspec().get_gridspec().get_geometry()
+        if ncols > 1:
+            gap = reach[:, 0].max() + reach[:, 1].max() + _PAD
+            kw["wspace"] = gap / max((w - lm - rm - (ncols - 1) * gap) / ncols, 0.1)
+        if nrows > 1:
+            gap = reach[:, 2].max() + reach[:, 3].max() + _PAD
+            kw["hspace"] = gap / max((h - bm - tm - (nrows - 1) * gap) / nrows, 0.1)
+    fig.subplots_adjust(**kw)
+    for a in axes:
+        if hasattr(a, "_nhs_row_labels"):
+            _draw_row_labels(fig, a)
 
 
 def finish(fig: Figure, title: str, caption: str, *, synthetic: bool) -> Figure:
@@ -97,7 +169,7 @@ def finish(fig: Figure, title: str, caption: str, *, synthetic: bool) -> Figure:
     -------
     Figure
         The same figure, with text artists whose gid is ``"title"``, ``"caption"`` and
-        (synthetic only) ``"watermark"``.
+        (synthetic only) ``"watermark"``, and its axes placed so that everything fits.
 
     Examples
     --------
@@ -108,8 +180,11 @@ def finish(fig: Figure, title: str, caption: str, *, synthetic: bool) -> Figure:
     if not title or not caption:
         raise ValueError("every chart needs a title and a caption")
     full = f"SYNTHETIC — {title}" if synthetic else title
-    t = fig.suptitle(full, fontsize=FONT["title"], weight="bold")
+    # a long title (a trust's full name) wraps to the width of the figure instead of running off it
+    t = fig.suptitle("\n".join(textwrap.wrap(full, int(fig.get_figwidth() * 8.5))[:2]) or full,
+                     fontsize=FONT["title"], weight="bold")
     t.set_gid("title")
+    fig._nhs_title = full  # the full title, for alt text
     width = int(fig.get_figwidth() * 14)
     c = fig.supxlabel("\n".join(textwrap.wrap(caption, width)[:2]), x=0.01, ha="left",
                       fontsize=FONT["caption"], style="italic", color="#333333")
@@ -119,6 +194,8 @@ def finish(fig: Figure, title: str, caption: str, *, synthetic: bool) -> Figure:
         w = fig.text(0.5, 0.5, "SYNTHETIC", ha="center", va="center", rotation=30, fontsize=72,
                      color=OKABE_ITO["grey"], alpha=0.18, weight="bold", zorder=0)
         w.set_gid("watermark")
+    with matplotlib.rc_context(_RC):
+        _fit(fig)
     return fig
 
 
@@ -130,8 +207,8 @@ def _text(fig: Figure, gid: str) -> str | None:
 
 
 def title_of(fig: Figure) -> str | None:
-    """The title set by :func:`finish` (None if the figure has none)."""
-    return _text(fig, "title")
+    """The full title set by :func:`finish` (None if the figure has none)."""
+    return getattr(fig, "_nhs_title", None) or _text(fig, "title")
 
 
 def caption_of(fig: Figure) -> str | None:
@@ -140,9 +217,28 @@ def caption_of(fig: Figure) -> str | None:
 
 
 def png_bytes(fig: Figure) -> bytes:
-    """The figure as PNG bytes at :data:`DPI`."""
+    """The figure as PNG bytes at :data:`DPI` on white (RGB: the charts have no transparency).
+
+    Examples
+    --------
+    >>> png_bytes(finish(_figure("small"), "T", "C.", synthetic=False))[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
+    """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
+    if fig.dpi != DPI or not isinstance(fig.canvas, FigureCanvasAgg):  # made elsewhere: savefig at DPI
+        with matplotlib.rc_context(_RC):
+            fig.savefig(buf, format="png", dpi=DPI, facecolor="white", pil_kwargs={"compress_level": _PNG_LEVEL})
+        return buf.getvalue()
+    canvas = fig.canvas
+    face = fig.get_facecolor()
+    fig.set_facecolor("white")
+    try:
+        with matplotlib.rc_context(_RC):
+            canvas.draw()
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    finally:
+        fig.set_facecolor(face)
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="png", compress_level=_PNG_LEVEL)
     return buf.getvalue()
 
 
@@ -252,6 +348,91 @@ def _dense(ax, n: int) -> None:
     ax.tick_params(labelsize=FONT["dense"] if n > _TALL_ABOVE else FONT["tick"])
 
 
+def _row_labels(ax, names, codes) -> None:
+    """One label per row (row i at y = i), "name (code)".
+
+    Up to :data:`_TALL_ABOVE` rows these are ordinary tick labels. On a dense chart (the 134
+    acute trusts) the labels are drawn by :func:`_fit` as one image strip beside the axes, in
+    the same font and size: matplotlib renders text glyph by glyph from Python, which for 134
+    labels took two thirds of the time the whole chart took to draw, where FreeType through
+    Pillow renders each whole label in C. The figure is a PNG either way (:func:`png_bytes`).
+    """
+    n = len(codes)
+    labels = _labels(names, codes, dense=n > _TALL_ABOVE)
+    _dense(ax, n)
+    if n > _TALL_ABOVE:
+        ax.set_yticks([])
+        ax._nhs_row_labels = labels
+    else:
+        ax.set_yticks(np.arange(n), labels)
+
+
+@functools.lru_cache(maxsize=8)
+def _pil_font(size_pt: float):
+    """The charts' font (as matplotlib finds it) for Pillow, at ``size_pt`` points at :data:`DPI`."""
+    from matplotlib.font_manager import FontProperties, findfont
+
+    return ImageFont.truetype(findfont(FontProperties(family=FONT["family"])), size_pt * DPI / 72)
+
+
+def _label_width(ax) -> float:
+    """Width in pixels of the widest row label drawn as a strip (0 if the axes has none)."""
+    labels = getattr(ax, "_nhs_row_labels", None)
+    if not labels:
+        return 0.0
+    font = _pil_font(FONT["dense"])
+    return max(font.getlength(t) for t in labels)
+
+
+_LABEL_GAP = 4 * DPI / 72  # pixels between a row label and the axes (as tick length + pad would give)
+
+
+def _draw_row_labels(fig: Figure, ax) -> None:
+    """Render ``ax``'s row labels as one image, right-aligned beside the axes, each centred on its
+    row (after the layout is fixed: the rows' pixel positions come from the axes' transform)."""
+    labels = ax._nhs_row_labels
+    n = len(labels)
+    font = _pil_font(FONT["dense"])
+    ys = ax.transData.transform(np.column_stack([np.zeros(n), np.arange(n)]))[:, 1]  # pixels, from below
+    margin = int(np.ceil(font.size)) + 2
+    y0 = int(np.floor(ys.min())) - margin
+    height = int(np.ceil(ys.max())) + margin - y0 + 1
+    width = int(np.ceil(_label_width(ax))) + 2
+    mask = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(mask)
+    for text, y in zip(labels, ys):  # one C call per label (the rows of one chart)
+        draw.text((width - 1, y0 + height - 1 - y), text, fill=255, font=font, anchor="rm")
+    rgba = np.zeros((height, width, 4), dtype=np.uint8)
+    rgba[..., 3] = np.asarray(mask)
+    x0 = int(round(ax.get_window_extent().x0 - _LABEL_GAP)) - width
+    fig.figimage(rgba, xo=max(x0, 0), yo=y0, origin="upper", zorder=3).set_gid("row-labels")
+
+
+def _rows(y, left, width, height) -> np.ndarray:
+    """Vertices ``(k, 4, 2)`` of horizontal bars centred on ``y``: one rectangle per row, drawn
+    as one PolyCollection instead of one patch per bar."""
+    y, left, width, height = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (y, left, width, height)))
+    x0, x1, y0, y1 = left, left + width, y - height / 2, y + height / 2
+    return np.stack([np.column_stack(c) for c in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))], axis=1)
+
+
+def _run_blocks(ax, run) -> None:
+    """Shade each block of consecutive rows with the same run label across the whole width
+    (blocks of one row are not shaded), alternating grey and sky blue, as one collection."""
+    run = np.asarray(run)
+    n = len(run)
+    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if n else np.array([], dtype=int)
+    ends = np.r_[starts[1:], n]
+    keep = (ends - starts) > 1
+    starts, ends = starts[keep], ends[keep]
+    if not len(starts):
+        return
+    colours = np.where(np.arange(len(starts)) % 2 == 0, "#dddddd", OKABE_ITO["sky_blue"])
+    verts = _rows((starts + ends - 1) / 2, 0.0, 1.0, ends - starts)  # x in axes fractions, y in rows
+    ax.add_collection(PolyCollection(verts, facecolors=colours, alpha=0.35, linewidths=0, zorder=0,
+                                     transform=ax.get_yaxis_transform()), autolim=False)
+
+
 # --------------------------------------------------------------------------------------
 # League table charts
 # --------------------------------------------------------------------------------------
@@ -313,16 +494,7 @@ def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | Non
     est = summary["estimate"].to_numpy(float)
     lo, hi = summary["lower"].to_numpy(float), summary["upper"].to_numpy(float)
     if runs is not None and len(runs):
-        r = runs.reindex(summary.index).to_numpy()
-        start = 0
-        shade = False
-        for i in range(1, n + 1):  # blocks of a run: at most n iterations over drawn rows
-            if i == n or r[i] != r[start]:
-                if i - start > 1:
-                    ax.axhspan(start - 0.5, i - 0.5, color=OKABE_ITO["sky_blue"] if shade else "#dddddd",
-                               alpha=0.35, lw=0, zorder=0)
-                    shade = not shade
-                start = i
+        _run_blocks(ax, runs.reindex(summary.index).to_numpy())
     ax.hlines(y, lo, hi, color=PRIMARY, lw=1.2, zorder=2)
     ax.plot(est, y, "o", color="black", ms=3 if n > _TALL_ABOVE else 5, zorder=3)
     if highlight is not None and highlight in summary.index:
@@ -333,8 +505,7 @@ def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | Non
         ax.axvline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8, zorder=1)
         ax.text(c, -1.2, f"{c:.2f}", ha="center", va="bottom", fontsize=FONT["tick"], color="#555555")
     names = summary["name"] if "name" in summary else pd.Series([""] * n, index=summary.index)
-    ax.set_yticks(y, _labels(names, summary.index, dense=n > _TALL_ABOVE))
-    _dense(ax, n)
+    _row_labels(ax, names, summary.index)
     ax.set_ylim(n - 0.5, -1.5)
     ax.set_xlabel("Average metric score (1 = best, 4 = worst)", fontsize=FONT["label"])
     ax.legend(handles=[Patch(color=PRIMARY, label=interval_label),
@@ -376,8 +547,7 @@ def rank_sets(sets: pd.DataFrame, *, synthetic: bool, names=None, coverage: floa
         k = s.index.get_loc(highlight)
         ax.axhline(k, color=HIGHLIGHT, lw=0.8)
     nm = (names.reindex(s.index) if names is not None else pd.Series([""] * n, index=s.index))
-    ax.set_yticks(y, _labels(nm.fillna(""), s.index, dense=n > _TALL_ABOVE))
-    _dense(ax, n)
+    _row_labels(ax, nm.fillna(""), s.index)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0.4, n + 0.6)
     ax.set_xlabel("Rank (1 = best)", fontsize=FONT["label"])
@@ -404,16 +574,16 @@ def segment_probabilities(probs: pd.DataFrame, *, synthetic: bool, names=None, p
     fig = _figure("tall" if n > _TALL_ABOVE else "wide")
     ax = fig.add_subplot()
     y = np.arange(n)
-    left = np.zeros(n)
-    for seg in probs.columns:
-        v = probs[seg].to_numpy(float)
-        ax.barh(y, v, left=left, color=SEGMENT_COLOURS.get(int(seg), "#999"), height=0.85,
-                label=f"segment {seg}", edgecolor="white", lw=0.3)
-        left += v
+    p = probs.to_numpy(float)
+    left = np.cumsum(p, axis=1) - p
+    colours = [SEGMENT_COLOURS.get(int(seg), "#999") for seg in probs.columns]
+    row, col = np.nonzero(p > 0)  # one rectangle per (trust, segment) with a share; one collection
+    ax.add_collection(PolyCollection(_rows(y[row], left[row, col], p[row, col], 0.85),
+                                     facecolors=np.asarray(colours, dtype=object)[col], edgecolors="white",
+                                     linewidths=0.3), autolim=False)
     if published is not None:
         pub = pd.to_numeric(published.reindex(probs.index), errors="coerce").to_numpy(float)
         cols = np.asarray(probs.columns, dtype=float)
-        p = probs.to_numpy(float)
         j = np.argmax(cols[None, :] == pub[:, None], axis=1)
         have = np.isin(pub, cols)
         mid = p.cumsum(axis=1)[np.arange(n), j] - p[np.arange(n), j] / 2
@@ -421,12 +591,13 @@ def segment_probabilities(probs: pd.DataFrame, *, synthetic: bool, names=None, p
         ax.plot(mid[dark], y[dark], "|", color="black", ms=6, ls="none")
         ax.plot(mid[have & ~dark], y[have & ~dark], "|", color="white", ms=6, ls="none")
     nm = (names.reindex(probs.index) if names is not None else pd.Series([""] * n, index=probs.index))
-    ax.set_yticks(y, _labels(nm.fillna(""), probs.index, dense=n > _TALL_ABOVE))
-    _dense(ax, n)
+    _row_labels(ax, nm.fillna(""), probs.index)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlim(0, 1)
     ax.set_xlabel("Probability", fontsize=FONT["label"])
-    ax.legend(fontsize=FONT["tick"], ncols=len(probs.columns), loc="upper center",
+    ax.legend(handles=[Patch(facecolor=c, edgecolor="white", label=f"segment {seg}")
+                       for seg, c in zip(probs.columns, colours)],
+              fontsize=FONT["tick"], ncols=len(probs.columns), loc="upper center",
               bbox_to_anchor=(0.5, -0.04 if n > _TALL_ABOVE else -0.1), frameon=False)
     return finish(fig, title or "Probability of each segment",
                   "Shows how often each trust lands in each segment across the replicates (tick = its "
@@ -622,7 +793,8 @@ def funnels(items, *, synthetic: bool, highlight=None, title: str | None = None)
     ncols = 3 if k > 4 else min(k, 2)
     nrows = -(-k // ncols)
     fig = _figure("tall" if nrows > 2 else "wide")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    grid_spec = fig.add_gridspec(nrows, ncols)
+    axes = [fig.add_subplot(grid_spec[i // ncols, i % ncols]) for i in range(k)]  # no empty panels
     for ax, (label, result, scale) in zip(axes, items):
         t = result.table
         den = t["denominator"].to_numpy(float)
@@ -639,12 +811,14 @@ def funnels(items, *, synthetic: bool, highlight=None, title: str | None = None)
             ax.scatter([t.loc[highlight, "denominator"]], [t.loc[highlight, "value"] * scale], s=50, marker="D",
                        color=HIGHLIGHT, zorder=4)
         ax.set_xscale("log")
+        # unlabelled minor ticks at 2x and 5x each power of ten only: each tick is several artists,
+        # and on small panels the full 2..9 set cost more to lay out than everything else drawn
+        ax.xaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2.0, 5.0)))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))  # a small panel needs few
         ax.set_title(textwrap.shorten(label, 48), fontsize=FONT["tick"])
         ax.tick_params(labelsize=FONT["dense"] + 1)
         ax.spines[["top", "right"]].set_visible(False)
-    for ax in axes[k:]:
-        ax.set_visible(False)
     handles = [matplotlib.lines.Line2D([], [], ls="--", color=OKABE_ITO["grey"], label="95% limits"),
                matplotlib.lines.Line2D([], [], ls=":", color=OKABE_ITO["grey"], label="99.8% limits"),
                matplotlib.lines.Line2D([], [], color="black", label="pooled value"),
@@ -718,8 +892,7 @@ def movement(change: pd.DataFrame, *, synthetic: bool, names=None, title: str | 
     ax.plot(d[real], y[real], "o", color=SECONDARY, ms=5, label="larger than noise")
     ax.axvline(0, color="black", lw=0.8)
     nm = (names.reindex(change.index) if names is not None else pd.Series([""] * n, index=change.index))
-    ax.set_yticks(y, _labels(nm.fillna(""), change.index, dense=n > _TALL_ABOVE))
-    _dense(ax, n)
+    _row_labels(ax, nm.fillna(""), change.index)
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlabel(f"Change in average score {from_label} → {to_label} (negative = better)",
                   fontsize=FONT["label"])
@@ -749,8 +922,7 @@ def rank_bands(summary: pd.DataFrame, *, synthetic: bool, title: str | None = No
               label="5-95% of method scenarios")
     ax.plot(s["Median_rank"], y, "o", color=PRIMARY, ms=3, label="median over scenarios")
     ax.plot(s["Nominal_rank"], y, "|", color="black", ms=8, label="rank with the published method")
-    ax.set_yticks(y, _labels(s["Trust_name"], s["Trust_code"], dense=n > _TALL_ABOVE))
-    _dense(ax, n)
+    _row_labels(ax, s["Trust_name"], s["Trust_code"])
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_xlabel("League rank (1 = best)", fontsize=FONT["label"])
     ax.legend(fontsize=FONT["tick"], loc="lower right")

@@ -38,9 +38,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 __all__ = ["FunnelResult", "funnel_limits", "funnel_limits_ratio", "level_label"]
 
@@ -270,7 +271,7 @@ def _funnel(kind, r, n, labels, *, levels, winsor, overdispersion, target) -> Fu
                           "z_winsorised": zw, "z_adjusted": z_adj}, index=labels)
     crit = []
     for level in levels:
-        zc = float(norm.ppf(0.5 + level / 2))
+        zc = NormalDist().inv_cdf(0.5 + level / 2)
         crit.append(zc)
         lab = level_label(level)
         table[f"lower_{lab}"] = _back(kind, y0 - zc * sd)

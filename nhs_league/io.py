@@ -331,8 +331,10 @@ def _is_synthetic(raw: pd.DataFrame) -> bool:
     return "Data_source" in raw.columns and raw["Data_source"].str.upper().eq(SYNTHETIC_MARK).any()
 
 
-def read_data_file(path, problems: Problems | None = None, *, catalogue=None) -> pd.DataFrame:
+def read_data_file(path, problems: Problems | None = None, *, catalogue=None, raw=None) -> pd.DataFrame:
     """Read an official NOF metric-level data file into the tidy metric table.
+
+    ``raw``, when given, is the file already read by :func:`read_raw_csv` (not read again).
 
     Examples
     --------
@@ -345,7 +347,7 @@ def read_data_file(path, problems: Problems | None = None, *, catalogue=None) ->
     [['R1', '2025Q3', 61.5, False], ['R2', '2025Q3', nan, True]]
     """
     problems = problems if problems is not None else Problems()
-    raw = read_raw_csv(path)
+    raw = read_raw_csv(path) if raw is None else raw
     if file_kind(raw) != "data":
         raise InputError("expected a NOF data file (with a 'Metric_ID' column), got a league-table file",
                          file=path, row=raw.attrs.get("header_line", 1))
@@ -431,14 +433,15 @@ def _range(text: pd.Series, path, column, problems: Problems, lines=None):
     return lo, hi
 
 
-def read_league_file(path, problems: Problems | None = None) -> pd.DataFrame:
+def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.DataFrame:
     """Read an official NOF league-table file into the tidy league table.
 
     ``Segment``, ``Rank`` and the ``Likely_range`` columns may be absent or blank (they are
-    what the second input route re-derives).
+    what the second input route re-derives). ``raw``, when given, is the file already read by
+    :func:`read_raw_csv` (not read again).
     """
     problems = problems if problems is not None else Problems()
-    raw = read_raw_csv(path)
+    raw = read_raw_csv(path) if raw is None else raw
     if file_kind(raw) != "league":
         raise InputError("expected a league-table file (with an 'Average_score' column), got a data file",
                          file=path, row=raw.attrs.get("header_line", 1))
@@ -534,9 +537,10 @@ def read_inputs(paths, problems: Problems | None = None, *, catalogue=None) -> I
             continue
         seen.add(key)
         try:
-            raw_kind = file_kind(read_raw_csv(p))
-            part = (read_data_file(p, problems, catalogue=catalogue) if raw_kind == "data"
-                    else read_league_file(p, problems))
+            raw = read_raw_csv(p)  # read once: its kind picks the reader, which is handed the table
+            raw_kind = file_kind(raw)
+            part = (read_data_file(p, problems, catalogue=catalogue, raw=raw) if raw_kind == "data"
+                    else read_league_file(p, problems, raw=raw))
         except InputError as exc:
             problems.add(exc)
             continue

@@ -45,6 +45,7 @@ import html
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import threading
@@ -78,6 +79,9 @@ START_TIMEOUT = 120  # seconds for a kernel to start
 TRUST_TYPES = tuple(TRUST_TYPE_LABELS)
 #: Sources of the intervals a notebook can ask for (see nhs_league.uncertainty).
 UNCERTAINTY_SOURCES = ("metrics", "metrics-jackknife", "sampling")
+#: The banner's attribute that tells the runner what the notebook read: SYNTHETIC or real data.
+_LABEL_ATTR = "data-nhs-data"
+_LABEL_IN_PAGE = re.compile(_LABEL_ATTR + r'="(SYNTHETIC|real)"')
 #: What a report says where the inputs cannot support an interval.
 NO_METRIC_SCORES = (
     "These inputs hold no per-metric scores (a league-table file, or the real Q3 2025/26 extract, "
@@ -89,7 +93,7 @@ __all__ = [
     "Job", "JobResult", "ReportContext", "prepare", "plan_suite", "plan_for_data", "build",
     "check_parameters", "validate_values", "ensure_kernel", "notebook_parameters", "manifest",
     "write_index", "resolve_data", "synthetic_files", "override_effect", "median_trust",
-    "load_inputs", "capabilities", "load_suite",
+    "load_inputs", "capabilities", "load_suite", "export_html", "label_of", "PAPERMILL_OPTIONS",
 ]
 
 
@@ -489,7 +493,8 @@ class ReportContext:
         table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                         for k, v in rows)
         text = f"{head}\n" + "\n".join(f"{k}: {v}" for k, v in rows)
-        return HTMLFragment(f'<div class="nhs-banner" style="{style}padding:8px;margin:6px 0">'
+        return HTMLFragment(f'<div class="nhs-banner" {_LABEL_ATTR}="{self.label}" '
+                            f'style="{style}padding:8px;margin:6px 0">'
                             f"<p><strong>{html.escape(head)}</strong></p><table>{table}</table>"
                             f"<p>Input files:</p><ul>{files}</ul></div>", text)
 
@@ -1196,8 +1201,11 @@ def _git_commit() -> str:
 
 
 def manifest(job: Job, params: dict, *, output, build_dir, started: float, finished: float, kernel: str,
-             label: str) -> dict:
-    """What a report was built from: versions, commit, parameters, input hashes, method, time."""
+             label: str, git_commit: str | None = None) -> dict:
+    """What a report was built from: versions, commit, parameters, input hashes, method, time.
+
+    ``git_commit`` (looked up when not given) lets a build ask git once for all its reports.
+    """
     import matplotlib
     import papermill
 
@@ -1222,7 +1230,7 @@ def manifest(job: Job, params: dict, *, output, build_dir, started: float, finis
         "method": method,
         "package": "nhs_league",
         "package_version": __version__,
-        "git_commit": _git_commit(),
+        "git_commit": _git_commit() if git_commit is None else git_commit,
         "created": _dt.datetime.fromtimestamp(finished, _dt.timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(finished - started, 2),
         "kernel": kernel,
@@ -1303,58 +1311,99 @@ class JobResult:
     def line(self) -> str:
         """One line naming the notebook, the failing cell and the error."""
         where = f" in cell {self.cell}" if self.cell else ""
-        return (f"notebook {self.job.key} failed{where}: {self.error} "
-                f"(executed notebook kept at {self.executed})")
+        kept = (f"executed notebook kept at {self.executed}" if self.executed is not None
+                else "the kernel stopped before the executed notebook could be written")
+        return f"notebook {self.job.key} failed{where}: {self.error} ({kept})"
 
 
-def export_html(nb, title: str) -> str:
-    """The executed notebook as a standalone HTML page without code cells or prompts."""
+_idle_exporters: list = []
+_exporters_lock = threading.Lock()
+
+
+def _new_exporter():
     from nbconvert import HTMLExporter
 
     # No code, no prompts; no scripts fetched from the network (the reports need neither
     # require.js nor MathJax), so a report opens the same offline.
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            require_js_url="", mathjax_url="")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                        require_js_url="", mathjax_url="")
+
+
+def export_html(nb, title: str) -> str:
+    """The executed notebook as a standalone HTML page without code cells or prompts.
+
+    Exporters are made once and reused (making one loads nbconvert's templates, which took
+    longer than exporting a report); each is used by one thread at a time.
+    """
+    with _exporters_lock:
+        exporter = _idle_exporters.pop() if _idle_exporters else None
+    exporter = exporter or _new_exporter()
+    try:
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    finally:
+        with _exporters_lock:
+            _idle_exporters.append(exporter)
     for empty in ('<script src=""></script>', '<script src=""> </script>'):
         body = body.replace(empty, "")
     return body
 
 
-def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, label) -> JobResult:
-    import nbformat
+def label_of(nb) -> str | None:
+    """``"SYNTHETIC"`` or ``"real"`` as the executed notebook's banner (:meth:`ReportContext.banner`)
+    states it, i.e. what the notebook read; None when it shows no banner."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            page = out.get("data", {}).get("text/html")
+            found = _LABEL_IN_PAGE.search("".join(page) if isinstance(page, list) else page) if page else None
+            if found:
+                return found.group(1)
+    return None
+
+
+#: Papermill options shared by the runner and the benchmark's floor (benchmarks/bench_report.py).
+#: The executed notebook is written once at the end (or when a cell fails), not before and after
+#: every cell: those saves held up each cell, and a report has 10-17 cells with growing images.
+PAPERMILL_OPTIONS = {"progress_bar": False, "log_output": False, "report_mode": False,
+                     "request_save_on_cell_execute": False, "start_timeout": START_TIMEOUT,
+                     "extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]}
+
+
+def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, commit) -> JobResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     executed = job.build_path(build_dir)
     executed.parent.mkdir(parents=True, exist_ok=True)
+    executed.unlink(missing_ok=True)  # a failure must not point at the notebook of an earlier run
     started = time.time()
     try:
-        papermill.execute_notebook(
-            str(job.notebook_path), str(executed), parameters=params, kernel_name=kernel,
-            cwd=str(executed.parent), execution_timeout=timeout, start_timeout=START_TIMEOUT,
-            progress_bar=False, log_output=False, report_mode=False,
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
-    except PapermillExecutionError as exc:
+        nb = papermill.execute_notebook(str(job.notebook_path), str(executed), parameters=params, kernel_name=kernel,
+                                        cwd=str(executed.parent), execution_timeout=timeout, **PAPERMILL_OPTIONS)
+    except PapermillExecutionError as exc:  # papermill has written the notebook, with the traceback
         return JobResult(job, False, time.time() - started, executed=executed,
                          error=f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}".strip(),
                          cell=str(exc.exec_count))
-    except Exception as exc:  # kernel death, timeout, ...: still one line, notebook kept
+    except Exception as exc:  # kernel death, timeout, ...: still one line
         msg = str(exc).strip().splitlines()
-        return JobResult(job, False, time.time() - started, executed=executed,
+        return JobResult(job, False, time.time() - started, executed=executed if executed.exists() else None,
                          error=f"{type(exc).__name__}: {msg[0] if msg else ''}")
     executed_at = time.time()
-    nb = nbformat.read(str(executed), as_version=4)
+    label = label_of(nb) or data_label(params.get("data", []))
     title = f"{'SYNTHETIC — ' if label == 'SYNTHETIC' else ''}{job.title}: {Quarter.parse(job.quarter).label}, " \
             f"{TRUST_TYPE_LABELS[job.trust_type]}"
     page = export_html(nb, title)
     finished = time.time()
     man = manifest(job, params, output=output, build_dir=build_dir, started=started, finished=finished,
-                   kernel=kernel, label=label)
+                   kernel=kernel, label=label, git_commit=commit)
     html_path = atomic_write_text(job.html_path(output), page, force=force)
     atomic_write_text(job.manifest_path(output), json.dumps(man, indent=2, sort_keys=True) + "\n", force=force)
     return JobResult(job, True, finished - started, html=html_path, executed=executed,
                      execute_seconds=executed_at - started)
+
+
+def _input_bytes(paths) -> int:
+    """Total size of a job's input files (a rough measure of how long its notebook runs)."""
+    return sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
 
 
 def validate_jobs(jobs) -> list[dict]:
@@ -1422,18 +1471,16 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
         write_index(output, skipped=plan.skipped, notes=plan.notes)
         return []
     kernel = ensure_kernel()
-    labels = {}
-    for p in params:
-        key = tuple(p["data"])
-        if key not in labels:
-            labels[key] = data_label(p["data"])
+    commit = _git_commit()
     n = min(jobs or os.cpu_count() or 1, len(plan.jobs))
     results: list[JobResult | None] = [None] * len(plan.jobs)
     bar = tqdm(total=len(plan.jobs), desc="reports", unit="notebook", file=sys.stderr, disable=not progress)
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="nhs-report") as pool:
-        futures = {pool.submit(_run_job, job, p, output=output, build_dir=build_dir, kernel=kernel,
-                               timeout=timeout, force=force, label=labels[tuple(p["data"])]): i
-                   for i, (job, p) in enumerate(zip(plan.jobs, params))}
+        # the jobs with the most input first, so that what is left at the end, when a core may
+        # wait for the last notebook, is short; results stay in plan order
+        order = sorted(range(len(plan.jobs)), key=lambda i: -_input_bytes(params[i].get("data", [])))
+        futures = {pool.submit(_run_job, plan.jobs[i], params[i], output=output, build_dir=build_dir,
+                               kernel=kernel, timeout=timeout, force=force, commit=commit): i for i in order}
         for fut in as_completed(futures):
             i = futures[fut]
             results[i] = fut.result()

@@ -185,3 +185,113 @@ def test_dense_labels_drop_the_common_suffix_and_shorten():
     assert charts._labels(names, ["Z1", "Z2", "Z3"], dense=True) == [
         "Amberford Hospitals (Z1)", "A Very Long Name Of A Trust That Goes… (Z2)", "Z3"]
     assert charts._labels(names[:1], ["Z1"]) == ["Amberford Hospitals NHS Foundation Trust (Z1)"]
+
+
+# --------------------------------------------------------------------------------------
+# Layout without constrained layout, dense row labels, PNG output
+# --------------------------------------------------------------------------------------
+def _dense_summary(n=60):
+    s = _summary(n, seed=3)
+    s["name"] = [f"Trust number {i} with a fairly long name NHS Foundation Trust" for i in range(n)]
+    return s
+
+
+def _inside(inner, outer, tol=1.0):
+    return (inner.x0 >= outer.x0 - tol and inner.y0 >= outer.y0 - tol and inner.x1 <= outer.x1 + tol
+            and inner.y1 <= outer.y1 + tol)
+
+
+def _overlap(a, b):
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_everything_drawn_fits_inside_the_figure(synthetic_charts):
+    charts_to_check = {**synthetic_charts,
+                       "caterpillar-dense": charts.caterpillar(_dense_summary(), synthetic=True, cutoffs=(2.0,))}
+    for name, fig in charts_to_check.items():
+        charts.png_bytes(fig)  # lays out and draws
+        r = fig.canvas.get_renderer()
+        title = fig._suptitle.get_window_extent(r)
+        caption = fig._supxlabel.get_window_extent(r)
+        for text in (title, caption):
+            assert _inside(text, fig.bbox), name
+        boxes = [ax.get_tightbbox(r) for ax in fig.axes if ax.get_visible()]
+        for box in boxes:
+            assert _inside(box, fig.bbox), name
+            assert not _overlap(box, title) and not _overlap(box, caption), name
+        if name == "funnels":  # panels of a grid do not run into each other
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1:]:
+                    assert not _overlap(a, b), name
+
+
+def test_dense_row_labels_one_per_row_beside_the_axes():
+    n = 60
+    fig = charts.caterpillar(_dense_summary(n), synthetic=False)
+    assert tuple(fig.get_size_inches()) == charts.SIZES["tall"]
+    (strip,) = [im for im in fig.images if im.get_gid() == "row-labels"]
+    ax = fig.axes[0]
+    assert list(ax.get_yticklabels()) == []  # drawn once, as the strip, not also as tick labels
+    alpha = np.asarray(strip.get_array())[..., 3]
+    h, w = alpha.shape
+    frame = ax.get_window_extent()
+    assert 0 <= strip.ox and strip.ox + w <= frame.x0  # inside the figure, left of the axes
+    # one band of ink per row, each centred on its row
+    inked = alpha.max(axis=1) > 0
+    bands = np.flatnonzero(np.diff(np.r_[0, inked.astype(int), 0]) == 1)
+    assert len(bands) == n
+    rows_px = ax.transData.transform(np.column_stack([np.zeros(n), np.arange(n)]))[:, 1]
+    for y in rows_px:
+        r = int(round(strip.oy + h - 1 - y))  # image row of the row centre (origin upper)
+        assert inked[max(r - 2, 0):r + 3].any()
+
+
+def test_png_is_rgb_at_the_fixed_size_and_leaves_matplotlib_settings_alone():
+    before = dict(matplotlib.rcParams)
+    fig = charts.caterpillar(_dense_summary(), synthetic=True)
+    img = mpimg.imread(io.BytesIO(charts.png_bytes(fig)), format="png")
+    w, h = charts.SIZES["tall"]
+    assert img.shape == (round(h * charts.DPI), round(w * charts.DPI), 3)
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_segment_probabilities_bars_stack_to_the_probabilities():
+    probs = pd.DataFrame([[0.5, 0.3, 0.2, 0.0], [0.0, 0.0, 1.0, 0.0], [0.1, 0.2, 0.3, 0.4]],
+                         index=["A", "B", "C"], columns=[1, 2, 3, 4])
+    fig = charts.segment_probabilities(probs, synthetic=False)
+    (bars,) = [c for c in fig.axes[0].collections if len(c.get_paths()) > 1]
+    ext = np.array([[p.vertices[:, 0].min(), p.vertices[:, 0].max(), p.vertices[:, 1].mean()]
+                    for p in bars.get_paths()])
+    got = pd.DataFrame({"row": ext[:, 2].round().astype(int), "left": ext[:, 0], "width": ext[:, 1] - ext[:, 0]})
+    p = probs.to_numpy()
+    row, col = np.nonzero(p > 0)
+    want = pd.DataFrame({"row": row, "left": (p.cumsum(axis=1) - p)[row, col], "width": p[row, col]})
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+    face = [matplotlib.colors.to_hex(c) for c in bars.get_facecolor()]
+    assert face == [charts.SEGMENT_COLOURS[int(probs.columns[j])] for j in col]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["segment 1", "segment 2", "segment 3", "segment 4"]
+
+
+def test_runs_shaded_as_blocks_of_two_or_more():
+    s = _summary(7)
+    runs = pd.Series([1, 1, 2, 3, 3, 3, 4], index=s.index)
+    fig = charts.caterpillar(s, runs=runs, synthetic=False)
+    (shade,) = [c for c in fig.axes[0].collections if c.get_zorder() == 0]
+    spans = [(p.vertices[:, 1].min(), p.vertices[:, 1].max()) for p in shade.get_paths()]
+    assert spans == [(-0.5, 1.5), (2.5, 5.5)]  # the single-trust runs 2 and 4 are not shaded
+    face = [matplotlib.colors.to_hex(c) for c in shade.get_facecolor()]
+    assert face == ["#dddddd", charts.OKABE_ITO["sky_blue"].lower()]
+
+
+def test_long_title_wraps_inside_the_figure_and_stays_whole_for_alt_text():
+    hist = pd.DataFrame({"quarter": ["Q3 2025/26", "Q4 2025/26"], "estimate": [2.3, 2.2], "lower": [2.1, 2.0],
+                         "upper": [2.5, 2.4]})
+    trust = "Yarrowhaven and Ivelbrook University Hospitals NHS Foundation Trust (ZZ140)"
+    fig = charts.trend(hist, trust=trust, synthetic=True)
+    charts.png_bytes(fig)
+    shown = fig._suptitle
+    assert _inside(shown.get_window_extent(fig.canvas.get_renderer()), fig.bbox)
+    assert "\n" in shown.get_text()
+    assert charts.title_of(fig) == f"SYNTHETIC — Quarter-by-quarter average score: {trust}"
+    assert trust in charts.show(fig).html  # the alt text carries the whole title

@@ -188,6 +188,47 @@ def test_index_escapes_and_labels(tmp_path):
     assert "Basket &lt;b&gt;" in page and "a &amp; b" in page
 
 
+def _executed_like(banner_html: str | None):
+    """A small notebook as papermill returns it: a banner output (if any) and a table output."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cells = [nbformat.v4.new_markdown_cell("# Title")]
+    if banner_html is not None:
+        cells.append(nbformat.v4.new_code_cell("ctx.banner()", outputs=[nbformat.v4.new_output(
+            "execute_result", data={"text/html": banner_html, "text/plain": "banner"}, execution_count=1)]))
+    cells.append(nbformat.v4.new_code_cell("table", outputs=[nbformat.v4.new_output(
+        "execute_result", data={"text/html": "<p>x &quot;data-nhs-data=&quot;</p>", "text/plain": "t"},
+        execution_count=2)]))
+    nb.cells = cells
+    return nb
+
+
+def test_the_runner_reads_the_data_label_from_the_notebooks_banner(fixture_files):
+    ctx = report.prepare(quarter="2025Q4", trust_type="acute", data=[str(p) for p in fixture_files], draws=20)
+    assert report.label_of(_executed_like(ctx.banner().html)) == "SYNTHETIC"
+    real = report.ReportContext(ctx.quarter, ctx.trust_type, ctx.paths,
+                                report.Inputs(ctx.inputs.metrics, ctx.inputs.league, synthetic=False), ctx.method)
+    assert report.label_of(_executed_like(real.banner().html)) == "real"
+    assert report.label_of(_executed_like(None)) is None  # no banner: the runner reads the files instead
+
+
+def test_html_export_reuses_exporters_without_leaking_between_reports():
+    nb = _executed_like("<div>banner</div>")
+    first = report.export_html(nb, "Report A")
+    again = report.export_html(nb, "Report A")
+    other = report.export_html(nb, "Report B")
+    assert first == again
+    assert "<title>Report B</title>" in other and "Report A" not in other
+    assert 'src=""' not in first and "ctx.banner()" not in first  # no empty script tags, no code
+
+
+def test_failure_line_when_no_executed_notebook_was_written():
+    job = report.Job("league_table", {}, "league_table", "2025Q4", "acute")
+    line = report.JobResult(job, False, 1.0, executed=None, error="DeadKernelError: died").line()
+    assert "DeadKernelError: died" in line and "kernel stopped" in line and "None" not in line
+
+
 # --------------------------------------------------------------------------------------
 # Running notebooks (slow): one league table, then --force, failures, manifests
 # --------------------------------------------------------------------------------------
