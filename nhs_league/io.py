@@ -218,9 +218,8 @@ def read_raw_csv(path) -> pd.DataFrame:
         names.append(canon)
     if not records:
         raise InputError("the file has a header but no rows", file=p, row=header_line + 1)
-    raw = pd.DataFrame({name: pd.array([r[j] for r in records], dtype="str") for j, name in zip(keep, names)},
-                       index=pd.RangeIndex(len(records)))
-    raw = raw.apply(lambda s: s.str.strip())
+    raw = pd.DataFrame({name: pd.array([r[j].strip() for r in records], dtype="str")
+                        for j, name in zip(keep, names)}, index=pd.RangeIndex(len(records)))
     raw.attrs["path"] = str(p)
     raw.attrs["lines"] = np.asarray(lines, dtype=np.int64)
     raw.attrs["header_line"] = header_line
@@ -245,9 +244,12 @@ def _numbers(raw: pd.DataFrame, col: str, problems: Problems, *, allow_suppresse
     s = raw[col]
     suppressed = s.eq("*").to_numpy()
     blank = s.eq("").to_numpy() | suppressed
-    cleaned = s.str.replace(",", "", regex=False).str.rstrip("%").str.strip()
-    vals = pd.to_numeric(cleaned.where(~blank, None), errors="coerce").to_numpy(dtype=float)
+    vals = pd.to_numeric(s.where(~blank, None), errors="coerce").to_numpy(dtype=float, copy=True)
     bad = np.isnan(vals) & ~blank
+    if bad.any():  # a second try, on the few cells that need it: thousands separators, "%" signs
+        retry = s[bad].str.replace(",", "", regex=False).str.rstrip("%").str.strip()
+        vals[bad] = pd.to_numeric(retry, errors="coerce").to_numpy(dtype=float)
+        bad = np.isnan(vals) & ~blank
     if bad.any():
         for i in np.flatnonzero(bad)[:20]:
             problems.add(InputError(f"not a number: {s.iloc[i]!r}", file=path, row=row_of(raw, i), column=col))
@@ -281,13 +283,11 @@ def _quarters(raw: pd.DataFrame, problems: Problems, *, column: str) -> np.ndarr
                 codes[label] = Quarter.parse(label).code
             except ValueError:
                 codes[label] = None
-        for i, label in enumerate(raw[column]):
-            code = codes[label]
-            if code is None:
-                problems.add(InputError(f"cannot parse quarter label {label!r} (expected e.g. 'Q3 2025/26')",
-                                        file=path, row=row_of(raw, i), column=column))
-                code = ""
-            out[i] = code
+        mapped = raw[column].map(codes)
+        for i in np.flatnonzero(mapped.isna().to_numpy())[:20]:
+            problems.add(InputError(f"cannot parse quarter label {raw[column].iloc[i]!r} (expected e.g. "
+                                    "'Q3 2025/26')", file=path, row=row_of(raw, i), column=column))
+        out[:] = mapped.fillna("").to_numpy(dtype=object)
         return out
     q = quarter_from_path(Path(path).name if path else "") or quarter_from_path(path or "")
     return np.full(len(raw), q.code if q else "", dtype=object)
@@ -355,7 +355,7 @@ def read_data_file(path, problems: Problems | None = None, *, catalogue=None, ra
     n = len(raw)
     out = pd.DataFrame({
         "source_file": str(path),
-        "source_row": [row_of(raw, i) for i in range(n)],
+        "source_row": raw.attrs["lines"],
         "quarter": _quarters(raw, problems, column="Quarter"),
     })
     for src, dst in [("Region", "region"), ("Trust_subtype", "trust_subtype"), ("Trust_code", "trust_code"),
@@ -452,7 +452,7 @@ def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.
         parsable = raw[qcol].map(lambda s: _parses(s))
         if not parsable.all():
             qcol = "Quarter"  # not a quarter label: fall back to the file name
-    out = pd.DataFrame({"source_file": str(path), "source_row": [row_of(raw, i) for i in range(n)],
+    out = pd.DataFrame({"source_file": str(path), "source_row": raw.attrs["lines"],
                         "quarter": _quarters(raw, problems, column=qcol)})
     for src, dst in [("Region", "region"), ("Trust_subtype", "trust_subtype"), ("Trust_code", "trust_code"),
                      ("Trust_name", "trust_name")]:
