@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from .errors import MethodError
@@ -162,6 +163,32 @@ class Method:
                 s[sec][k] = v
                 parts.append(f"{sec}.{k}={v}")
         return Method(name or "+".join([self.name, *parts]), self.description, s, self.source)
+
+
+def check_coverage(coverage, *, name: str = "coverage") -> float:
+    """A coverage (confidence level) strictly between 0 and 1, else :class:`MethodError`.
+
+    >>> check_coverage("0.9")
+    0.9
+    """
+    try:
+        c = float(coverage)
+    except (TypeError, ValueError):
+        raise MethodError(f"{name} must be a number between 0 and 1, got {coverage!r}") from None
+    if not 0.0 < c < 1.0:
+        raise MethodError(f"{name} must be between 0 and 1 (e.g. 0.95), got {coverage!r}")
+    return c
+
+
+def check_draws(draws, *, name: str = "draws") -> int:
+    """A whole number of simulation draws, at least 1, else :class:`MethodError`.
+
+    >>> check_draws(1000)
+    1000
+    """
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+        raise MethodError(f"{name} must be a whole number of at least 1, got {draws!r}")
+    return int(draws)
 
 
 def available_presets() -> list[str]:

@@ -50,6 +50,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .methods import check_coverage, check_draws
+
 __all__ = [
     "rank_confidence_sets",
     "one_sided_rank_sets",
@@ -158,17 +160,7 @@ def _as_covariance(est: pd.Series, cov, se) -> np.ndarray:
 
 
 def _check_options(coverage, draws) -> tuple[float, int]:
-    try:
-        coverage = float(coverage)
-    except (TypeError, ValueError):
-        raise ValueError(f"coverage must be a number in (0, 1), got {coverage!r}") from None
-    if not 0 < coverage < 1:
-        raise ValueError(f"coverage must be in (0, 1), got {coverage}")
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)):
-        raise ValueError(f"draws must be an integer >= 1, got {draws!r}")
-    if draws < 1:
-        raise ValueError(f"draws must be >= 1, got {draws}")
-    return coverage, int(draws)
+    return check_coverage(coverage), check_draws(draws)
 
 
 def _prepare(estimates, cov, se, lower_is_better: bool) -> _Problem:

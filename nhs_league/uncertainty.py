@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, MethodError
-from .methods import Method, load_method
+from .methods import Method, check_coverage, check_draws, load_method
 from .pipeline import DATA_LABEL, Panel, classify, compute, domain_weights
 from .scoring import aggregate_scores
 from .segmentation import quartile_cutoffs
@@ -99,22 +99,6 @@ def ordinal(k) -> str:
     k = int(k)
     suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
     return f"{k}{suffix}"
-
-
-def _check_draws(draws, *, name="draws") -> int:
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise MethodError(f"{name} must be a whole number of at least 1, got {draws!r}")
-    return int(draws)
-
-
-def _check_coverage(coverage, *, name="coverage") -> float:
-    try:
-        c = float(coverage)
-    except (TypeError, ValueError):
-        raise MethodError(f"{name} must be a number between 0 and 1, got {coverage!r}") from None
-    if not 0.0 < c < 1.0:
-        raise MethodError(f"{name} must be between 0 and 1 (e.g. 0.95), got {coverage!r}")
-    return c
 
 
 def _nan_ranks(rank: np.ndarray) -> np.ndarray:
@@ -410,7 +394,7 @@ class Replicates:
         A              1       1.0        1.0            0.333
         B              2       2.0        2.0            0.000
         """
-        coverage = _check_coverage(coverage)
+        coverage = check_coverage(coverage)
         lo_q, hi_q = (1 - coverage) / 2, 1 - (1 - coverage) / 2
         nom = self.nominal
         avg = np.asarray(nom["average"], dtype=float)
@@ -574,7 +558,7 @@ class Replicates:
         >>> now.quarter_change(before)["verdict"].tolist()
         ['worse', 'within noise']
         """
-        coverage = _check_coverage(coverage)
+        coverage = check_coverage(coverage)
         prev = previous if isinstance(previous, Replicates) else self.rebuild(previous)
         codes = self.trust_codes[self.trust_codes.isin(prev.trust_codes)]
         unmatched = sorted(set(self.trust_codes) ^ set(prev.trust_codes))
@@ -879,7 +863,7 @@ def sampling_values(panel: Panel, method, *, draws: int = 1000, seed=0, denomina
     ((3, 2, 1), [60.0, 60.0, 60.0])
     """
     method = load_method(method)
-    draws = _check_draws(draws)
+    draws = check_draws(draws)
     plan = sampling_plan(panel, method, denominators)
     if plan.n_resampled == 0:
         raise InputError(
@@ -1033,7 +1017,7 @@ def basket_bootstrap(panel: Panel, method, *, draws: int = 1000, seed=0) -> Repl
     ((500, 3), True)
     """
     method = load_method(method)
-    draws = _check_draws(draws)
+    draws = check_draws(draws)
     nominal, sc = _scored(panel, method)
     n, m = sc.shape
     have = ~np.isnan(sc)
