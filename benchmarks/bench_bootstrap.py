@@ -34,7 +34,6 @@ from nhs_league.catalogue import load_catalogue, metrics_for
 from nhs_league.io import read_inputs
 from nhs_league.methods import load_method
 from nhs_league.pipeline import Panel, build_panel, compute
-from nhs_league.scoring import round_scores
 from nhs_league.uncertainty import sampling_replicates, sampling_values
 
 ROOT = Path(__file__).resolve().parent.parent

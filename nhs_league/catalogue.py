@@ -114,7 +114,7 @@ def _check(cat: pd.DataFrame, path) -> pd.DataFrame:
 def _read(path) -> pd.DataFrame:
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"cannot read catalogue: {exc}", file=path) from None
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:

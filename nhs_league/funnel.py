@@ -45,8 +45,6 @@ import pandas as pd
 
 __all__ = ["FunnelResult", "funnel_limits", "funnel_limits_ratio", "level_label"]
 
-_KINDS = ("proportion", "ratio")
-
 
 def level_label(level: float) -> str:
     """Column suffix for a limit level: ``0.95 -> "95"``, ``0.998 -> "99.8"``.

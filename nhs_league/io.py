@@ -159,7 +159,8 @@ def read_raw_csv(path) -> pd.DataFrame:
     Rows that are entirely blank (a blank line, or only commas as spreadsheets leave them) are
     skipped; blank cells after the last column are ignored. ``attrs['lines']`` holds each row's
     line number in the file (the header is line 1), so messages name the right line even after
-    a skipped blank line or a quoted cell that spans lines.
+    a skipped blank line or a quoted cell that spans lines; ``attrs['sha256']`` is the hash of
+    the bytes read.
     """
     p = Path(path)
     if not p.exists():
@@ -221,6 +222,7 @@ def read_raw_csv(path) -> pd.DataFrame:
     raw = pd.DataFrame({name: pd.array([r[j].strip() for r in records], dtype="str")
                         for j, name in zip(keep, names)}, index=pd.RangeIndex(len(records)))
     raw.attrs["path"] = str(p)
+    raw.attrs["sha256"] = hashlib.sha256(data).hexdigest()  # of the bytes parsed: the file is not read again
     raw.attrs["lines"] = np.asarray(lines, dtype=np.int64)
     raw.attrs["header_line"] = header_line
     return raw
@@ -352,7 +354,6 @@ def read_data_file(path, problems: Problems | None = None, *, catalogue=None, ra
         raise InputError("expected a NOF data file (with a 'Metric_ID' column), got a league-table file",
                          file=path, row=raw.attrs.get("header_line", 1))
     _require(raw, DATA_REQUIRED)
-    n = len(raw)
     out = pd.DataFrame({
         "source_file": str(path),
         "source_row": raw.attrs["lines"],
@@ -378,7 +379,7 @@ def read_data_file(path, problems: Problems | None = None, *, catalogue=None, ra
     _check_duplicates(out, ["quarter", "trust_code", "metric_id"], "metric row", problems)
     _check_trust_types(out, problems)
     out.attrs["synthetic"] = _is_synthetic(raw)
-    out.attrs["files"] = {str(path): file_sha256(path)}
+    out.attrs["files"] = {str(path): raw.attrs.get("sha256") or file_sha256(path)}
     return out
 
 
@@ -449,7 +450,7 @@ def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.
     n = len(raw)
     qcol = "Quarter" if "Quarter" in raw.columns else "Reporting_date"
     if qcol == "Reporting_date" and qcol in raw.columns:
-        parsable = raw[qcol].map(lambda s: _parses(s))
+        parsable = raw[qcol].map(_parses)
         if not parsable.all():
             qcol = "Quarter"  # not a quarter label: fall back to the file name
     out = pd.DataFrame({"source_file": str(path), "source_row": raw.attrs["lines"],
@@ -492,7 +493,7 @@ def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.
     _check_duplicates(out, ["quarter", "trust_code"], "trust row", problems)
     _check_trust_types(out, problems)
     out.attrs["synthetic"] = _is_synthetic(raw)
-    out.attrs["files"] = {str(path): file_sha256(path)}
+    out.attrs["files"] = {str(path): raw.attrs.get("sha256") or file_sha256(path)}
     return out
 
 
@@ -562,6 +563,23 @@ def read_inputs(paths, problems: Problems | None = None, *, catalogue=None) -> I
     known = set(catalogue["metric_id"]) | set(score_id_map(catalogue)) | SUMMARY_IDS
     unknown = sorted(set(metrics["metric_id"]) - known - {""}) if len(metrics) else []
     return Inputs(metrics, league, files, bool(synthetic) and all(synthetic), unknown)
+
+
+def rows_for(table: pd.DataFrame, quarter: str, trust_type: str) -> pd.DataFrame:
+    """The rows of a tidy metric or league table for one trust type and quarter.
+
+    Rows from a file that does not say its quarter (``quarter == ""``) count as ``quarter``.
+    An empty table is returned as it is.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"trust_type": ["acute", "acute", "ambulance"], "quarter": ["2025Q3", "", "2025Q3"]})
+    >>> rows_for(t, "2025Q3", "acute").index.tolist()
+    [0, 1]
+    """
+    if not len(table):
+        return table
+    return table[(table["trust_type"] == trust_type) & table["quarter"].isin([quarter, ""])]
 
 
 def select_quarter(inputs: Inputs, quarter) -> str:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .catalogue import DOMAINS, RSP_FLAG_ID, load_catalogue, metrics_for, score_id_map
 from .errors import InputError, MethodError
-from .io import TRUST_TYPE_LABELS, Inputs
+from .io import TRUST_TYPE_LABELS, Inputs, rows_for
 from .league import league_ranks
 from .methods import Method
 from .scoring import CONTINUOUS_RULES, aggregate_scores, finance_position_scores, round_scores
@@ -122,9 +122,9 @@ def build_panel(inputs: Inputs, quarter: str, trust_type: str, *, catalogue=None
     """
     catalogue = catalogue if catalogue is not None else load_catalogue()
     m = inputs.metrics
-    rows = m[(m["trust_type"] == trust_type) & m["quarter"].isin([quarter, ""])] if len(m) else m
+    rows = rows_for(m, quarter, trust_type)
     lg = inputs.league
-    lrows = lg[(lg["trust_type"] == trust_type) & lg["quarter"].isin([quarter, ""])] if len(lg) else lg
+    lrows = rows_for(lg, quarter, trust_type)
     if len(rows) == 0:
         raise _no_rows(inputs, quarter, trust_type, "data files" if len(m) else "input")
     first = rows.drop_duplicates("trust_code").set_index("trust_code")
@@ -391,7 +391,7 @@ def league_table_from_published(inputs: Inputs, quarter: str, trust_type: str, m
     not in deficit, and says so in ``Deficit_source``.
     """
     lg = inputs.league
-    rows = lg[(lg["trust_type"] == trust_type) & lg["quarter"].isin([quarter, ""])] if len(lg) else lg
+    rows = rows_for(lg, quarter, trust_type)
     if len(rows) == 0:
         raise _no_rows(inputs, quarter, trust_type, "league-table files" if len(lg) else "input")
     rows = rows.sort_values("trust_code").reset_index(drop=True)

@@ -128,7 +128,11 @@ def read_extract(path=None) -> Inputs:
     p = Path(path) if path is not None else default_extract_path()
     if not p.exists():
         raise InputError(f"the real-data extract is not there ({SOURCE_NOTE})", file=p)
-    raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    try:
+        raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        what = (exc.strerror if isinstance(exc, OSError) else None) or str(exc).strip().splitlines()[0]
+        raise InputError(f"cannot read the real-data extract as a UTF-8 CSV file: {what}", file=p) from None
     raw = raw.apply(lambda s: s.str.strip())
     for col in _REQUIRED:
         if col not in raw.columns:

@@ -57,13 +57,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import __version__
-from .errors import InputError, MethodError, NHSLeagueError
+from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_text
-from .io import TRUST_TYPE_LABELS, Inputs, file_sha256, parse_trust_type, read_inputs, select_quarter
-from .methods import Method, default_method_for, load_method
+from .io import (TRUST_TYPE_LABELS, Inputs, file_sha256, parse_trust_type, read_inputs, rows_for,
+                 select_quarter)
+from .methods import Method, default_method_for, load_method, read_yaml
 from .quarters import Quarter
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -369,20 +369,14 @@ def capabilities(inputs: Inputs, quarter: str, trust_type: str) -> set[str]:
     cat = load_catalogue()
     scored = set(cat.index[cat["rule"].isin(["continuous", "finance_position", "published"])]) | set(
         score_id_map(cat))
-
-    def rows(q):
-        if not len(m):
-            return m
-        return m[(m["trust_type"] == trust_type) & m["quarter"].isin([q, ""])]
-
-    here = rows(quarter)
-    if len(here) or (len(lg) and ((lg["trust_type"] == trust_type) & lg["quarter"].isin([quarter, ""])).any()):
+    here = rows_for(m, quarter, trust_type)
+    if len(here) or len(rows_for(lg, quarter, trust_type)):
         out.add("table")
     if not extract and len(here) and here["metric_id"].isin(scored).any():
         out.add("metric_scores")
     if len(here) and here["metric_id"].isin(list(DOMAIN_SCORE_IDS.values())).any():
         out.add("domain_scores")
-    prev = rows(Quarter.parse(quarter).previous().code) if len(m) else m
+    prev = rows_for(m, Quarter.parse(quarter).previous().code, trust_type)
     if not extract and len(prev) and (prev["quarter"] != "").any() and prev["metric_id"].isin(scored).any():
         out.add("previous_quarter")
     return out
@@ -960,9 +954,9 @@ def load_suite(path=None) -> dict:
     """The suite file (``nhs_league/data/reports.yaml``), checked for its keys."""
     p = Path(path) if path is not None else SUITE_FILE
     try:
-        suite = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read the report suite: {exc}", file=p) from None
+        suite = read_yaml(p, "report suite")  # one-line messages, each naming the file
+    except MethodError as exc:
+        raise InputError(str(exc)) from None
     if not isinstance(suite, dict) or not isinstance(suite.get("reports"), list):
         raise InputError("a report suite is a mapping with a 'reports' list", file=p)
     for key in ("notebooks", "datasets", "defaults"):

@@ -48,7 +48,7 @@ import pandas as pd
 
 from .catalogue import DOMAIN_SCORE_IDS, DOMAINS, RSP_FLAG_ID, ADJUSTED_SEGMENT_ID, AVERAGE_SCORE_ID
 from .errors import InputError, MethodError
-from .io import Inputs
+from .io import Inputs, rows_for
 from .methods import Method, default_method_for, read_preset
 from .pipeline import DATA_LABEL, Panel, build_panel, classify, metric_scores
 from .scoring import aggregate_scores, competition_rank
@@ -549,7 +549,7 @@ def from_inputs(inputs: Inputs, quarter: str, trust_type: str, method: Method | 
     if level not in ("auto", "metric", "domain"):
         raise MethodError(f"level must be auto, metric or domain, got {level!r}")
     m = inputs.metrics
-    rows = m[(m["trust_type"] == trust_type) & m["quarter"].isin([quarter, ""])] if len(m) else m
+    rows = rows_for(m, quarter, trust_type)
     domain_ids = set(DOMAIN_SCORE_IDS.values())
     has_domain = bool(len(rows)) and rows["metric_id"].isin(domain_ids).any()
     if level == "auto":
@@ -572,7 +572,7 @@ def from_inputs(inputs: Inputs, quarter: str, trust_type: str, method: Method | 
     ds = dom.pivot_table(index="trust_code", columns="metric_id", values="value", aggfunc="first")
     ds = ds.rename(columns=inv).reindex(columns=list(DOMAINS))
     lg = inputs.league
-    lrows = lg[(lg["trust_type"] == trust_type) & lg["quarter"].isin([quarter, ""])] if len(lg) else lg
+    lrows = rows_for(lg, quarter, trust_type)
     lrows = lrows.drop_duplicates("trust_code").set_index("trust_code") if len(lrows) else None
     first = rows.drop_duplicates("trust_code").set_index("trust_code")
     if lrows is not None:

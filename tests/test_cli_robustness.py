@@ -121,6 +121,40 @@ def test_a_binary_file_with_nul_bytes(run_cli, tmp_path):
     one_error_line(code, out, err, "NUL bytes", file=p, row=2)
 
 
+@pytest.mark.parametrize("content, fragment", [
+    (b"\xff\xfe\x00\x01 not text", "can't decode byte 0xff"),
+    (b"", "No columns to parse"),
+    (b'trust_code,quarter\nR1,"Q3 2025/26\n', "EOF inside string"),
+])
+def test_an_unreadable_real_data_extract(run_cli, tmp_path, content, fragment):
+    # was: a pandas traceback (UnicodeDecodeError, EmptyDataError, ParserError) from read_extract
+    from nhs_league.realdata import EXTRACT_FILE
+
+    p = tmp_path / EXTRACT_FILE
+    p.write_bytes(content)
+    code, out, err = run_cli("report", "--data", p, "--list", "--output", tmp_path / "reports")
+    one_error_line(code, out, err, "cannot read the real-data extract", fragment, file=p)
+
+
+def test_a_catalogue_that_is_not_utf8_text(run_cli, tmp_path):
+    # was: a UnicodeDecodeError traceback from pandas
+    p = tmp_path / "catalogue.csv"
+    p.write_bytes(b"\xff\xfe\x00\x01 not text")
+    code, out, err = run_cli("table", ACUTE_Q3_DATA, *Q3, "--catalogue", p)
+    one_error_line(code, out, err, "cannot read catalogue", "can't decode byte 0xff", file=p)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"reports:\n  - notebook: [\n", "not valid YAML"),  # was: a four-line message from PyYAML
+    (b"\xff\xfe\x01 not text", "not a text file in UTF-8"),  # was: a UnicodeDecodeError traceback
+])
+def test_an_unreadable_report_suite(run_cli, tmp_path, content, fragment):
+    p = tmp_path / "suite.yaml"
+    p.write_bytes(content)
+    code, out, err = run_cli("report", "--suite", p, "--list", "--output", tmp_path / "reports")
+    one_error_line(code, out, err, fragment, file=p)
+
+
 # ---------------------------------------------------------------------------------------------
 # Rows and line numbers
 # ---------------------------------------------------------------------------------------------

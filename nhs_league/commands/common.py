@@ -11,7 +11,7 @@ import pandas as pd
 from ..catalogue import load_catalogue
 from ..errors import Problems
 from ..files import OutputError, OutputExistsError, csv_text, write_csv
-from ..io import Inputs, parse_trust_type, read_inputs, select_quarter
+from ..io import Inputs, parse_trust_type, read_inputs, rows_for, select_quarter
 from ..methods import Method, default_method_for, load_method
 from ..pipeline import Panel, build_panel
 
@@ -45,13 +45,11 @@ class Loaded:
 
     @property
     def has_metrics(self) -> bool:
-        m = self.inputs.metrics
-        return bool(len(m) and ((m["trust_type"] == self.trust_type) & m["quarter"].isin([self.quarter, ""])).any())
+        return len(rows_for(self.inputs.metrics, self.quarter, self.trust_type)) > 0
 
     @property
     def has_league(self) -> bool:
-        lg = self.inputs.league
-        return bool(len(lg) and ((lg["trust_type"] == self.trust_type) & lg["quarter"].isin([self.quarter, ""])).any())
+        return len(rows_for(self.inputs.league, self.quarter, self.trust_type)) > 0
 
 
 def load(args) -> Loaded:

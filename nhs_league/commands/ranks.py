@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import InputError, MethodError
 from ..io import TRUST_TYPE_LABELS
+from ..methods import check_coverage
 from ..ranks import adjacent_pairs, rank_confidence_sets
 from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, read_denominators,
                            sampling_replicates)
@@ -53,21 +54,19 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _number(text, name: str, *, kind=float):
+def _whole_number(text, name: str) -> int:
     try:
-        return kind(str(text).strip())
+        return int(str(text).strip())
     except ValueError:
-        raise MethodError(f"{name} must be {'a whole number' if kind is int else 'a number'}, got {text!r}") from None
+        raise MethodError(f"{name} must be a whole number, got {text!r}") from None
 
 
 def _options(args) -> tuple[float, int, int]:
-    coverage = _number(args.coverage, "--coverage")
-    if not 0.0 < coverage < 1.0:
-        raise MethodError(f"--coverage must be between 0 and 1 (e.g. 0.95), got {args.coverage}")
-    draws = _number(args.draws, "--draws", kind=int)
+    coverage = check_coverage(args.coverage, name="--coverage")
+    draws = _whole_number(args.draws, "--draws")
     if draws < 2:
         raise MethodError(f"--draws must be at least 2, got {args.draws}")
-    seed = _number(args.seed, "--seed", kind=int)
+    seed = _whole_number(args.seed, "--seed")
     if seed < 0:
         raise MethodError(f"--seed must be 0 or more, got {args.seed}")
     return coverage, draws, seed
