@@ -7,8 +7,16 @@ through papermill with the runner's own options (``report.PAPERMILL_OPTIONS``, s
 Imports only some notebooks make (scipy.stats through ``nhs_league.funnel`` in the trust profile,
 SALib and scipy.stats for the Sobol indices in the sensitivity report) count as those notebooks'
 work. The earlier floor (before 2026-11-25) imported those too; it is still measured ("union floor")
-so the old and new ratios can be compared. Goal: each notebook within 1.5x the floor, and the
-suite keeping both cores busy (sum of notebook times / wall time ~ 2).
+so the old and new ratios can be compared.
+
+Each notebook also gets its *own floor*: the kernel start plus importing exactly the modules that
+notebook ends up importing. They are recorded, not guessed: the notebook is executed once with its
+suite parameters and an extra last cell that writes ``sorted(sys.modules)``; a bare kernel is
+recorded the same way, and the own-floor notebook imports (``importlib.import_module``, in sorted
+order) every module the notebook had loaded that the bare kernel had not -- scipy.stats and SALib
+for the sensitivity report included. The strict floor stays the headline; the own floor shows how
+much of a notebook's time is import cost and how much is work. Goal: each notebook within 1.5x the
+floor, and the suite keeping both cores busy (sum of notebook times / wall time ~ 2).
 
 Run:  .venv/bin/python benchmarks/bench_report.py [--repeat 3] [--skip-suite]
 Writes nothing into the project: reports go to a temporary folder. Figures go into docs/reports.md.
@@ -50,6 +58,35 @@ def floor_notebook(kernel: str, folder: Path, source: str = FLOOR_SOURCE, name: 
     return src
 
 
+MODULES_CELL = ("import json as _j, sys as _s\n"
+                "with open({path!r}, 'w') as _f:\n"
+                "    _j.dump(sorted(_s.modules), _f)")
+
+
+def loaded_modules(src: Path, params: dict, kernel: str, folder: Path, name: str) -> list[str]:
+    """The modules loaded in the kernel after executing ``src`` with ``params`` (plus one cell)."""
+    nb = nbformat.read(str(src), as_version=4)
+    dump = folder / f"{name}-modules.json"
+    nb.cells.append(nbformat.v4.new_code_cell(MODULES_CELL.format(path=str(dump))))
+    tmp = folder / f"{name}-modules.ipynb"
+    nbformat.write(nb, str(tmp))
+    papermill.execute_notebook(str(tmp), str(folder / f"{name}-modules-out.ipynb"), parameters=params,
+                               kernel_name=kernel, cwd=str(folder), execution_timeout=report.CELL_TIMEOUT,
+                               **report.PAPERMILL_OPTIONS)
+    return json.loads(dump.read_text())
+
+
+def own_floor_source(modules: list[str], bare: list[str]) -> str:
+    """One cell importing every module in ``modules`` that the bare kernel did not have loaded."""
+    extra = sorted(set(modules) - set(bare) - {"__main__"})
+    return ("import importlib\n"
+            f"for _m in {extra!r}:\n"
+            "    try:\n"
+            "        importlib.import_module(_m)\n"
+            "    except Exception:\n"
+            "        pass")
+
+
 def floor_once(src: Path, kernel: str, folder: Path, i: int) -> float:
     """Seconds to execute ``src`` as the runner executes a report (same kernel and options)."""
     t = time.perf_counter()
@@ -59,13 +96,14 @@ def floor_once(src: Path, kernel: str, folder: Path, i: int) -> float:
     return time.perf_counter() - t
 
 
-def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple[dict, dict, dict, list, list]:
+def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple:
     """Each notebook alone on the synthetic Q4 acute table (as in the default suite), one at a
     time, each run right after a floor run so that both see the same load on a shared machine.
 
     Returns, per notebook, papermill execution seconds, total seconds (with HTML export and
     manifest) and the ratio of each run to the floor run just before it; then the floor runs and
-    the union-floor runs (one per round).
+    the union-floor runs (one per round); then each notebook's own-floor runs, the ratio of each
+    run to its own-floor run, and the top-level packages the notebook imports beyond a bare kernel.
     """
     plan = report.plan_suite(quarter="2025Q4", trust_type="acute")
     chosen = {}
@@ -74,6 +112,15 @@ def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple[dict, dict, di
             chosen[job.notebook] = job
     src = floor_notebook(kernel, folder)
     union = floor_notebook(kernel, folder, UNION_FLOOR_SOURCE, "union-floor")
+    bare = loaded_modules(floor_notebook(kernel, folder, "pass", "bare"), {"x": 0}, kernel, folder, "bare")
+    own_src, imported = {}, {}
+    for name, job in chosen.items():
+        mods = loaded_modules(job.notebook_path, report.check_parameters(job.notebook_path, job.parameters),
+                              kernel, folder, name)
+        imported[name] = sorted({m.split(".")[0] for m in set(mods) - set(bare)} - {"__main__"})
+        own_src[name] = floor_notebook(kernel, folder, own_floor_source(mods, bare), f"own-floor-{name}")
+    own = {name: [] for name in chosen}
+    own_paired = {name: [] for name in chosen}
     execute = {name: [] for name in chosen}
     total = {name: [] for name in chosen}
     paired = {name: [] for name in chosen}
@@ -84,6 +131,7 @@ def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple[dict, dict, di
         union_floors.append(floor_once(union, kernel, folder, i))
         for name, job in chosen.items():
             floors.append(floor_once(src, kernel, folder, k))
+            own[name].append(floor_once(own_src[name], kernel, folder, k))
             k += 1
             (r,) = report.build([job], output=folder / f"one-{i}", build_dir=folder / f"one-build-{i}", jobs=1,
                                 progress=False)
@@ -92,7 +140,8 @@ def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple[dict, dict, di
             execute[name].append(r.execute_seconds)
             total[name].append(r.seconds)
             paired[name].append(r.execute_seconds / floors[-1])
-    return execute, total, paired, floors, union_floors
+            own_paired[name].append(r.execute_seconds / own[name][-1])
+    return execute, total, paired, floors, union_floors, own, own_paired, imported
 
 
 def suite(folder: Path) -> tuple[float, float, int]:
@@ -116,7 +165,8 @@ def main(argv=None) -> int:
     print(f"cores: {os.cpu_count()}, kernel: {kernel}, python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        execute, total, paired, floors, union_floors = per_notebook(kernel, folder, args.repeat)
+        execute, total, paired, floors, union_floors, own, own_paired, imported = per_notebook(
+            kernel, folder, args.repeat)
         f_med, f_min = statistics.median(floors), min(floors)
         u_med = statistics.median(union_floors)
         print(f"floor (kernel start + `{FLOOR_SOURCE}`, via papermill): median {f_med:.2f} s, "
@@ -124,16 +174,22 @@ def main(argv=None) -> int:
         print(f"union floor (the earlier floor: also imports sensitivity, funnel -> scipy.stats): median "
               f"{u_med:.2f} s over {len(union_floors)} runs")
         print(f"{'notebook (2025Q4 acute)':24s} {'execute s':>10s} {'x floor':>8s} {'<=1.5x':>7s} "
-              f"{'x union':>8s} {'total s':>8s}   (medians of {args.repeat}; x floor = median of each run / the "
+              f"{'x union':>8s} {'own fl s':>8s} {'x own':>6s} {'<=1.5x':>7s} {'total s':>8s}   (medians of {args.repeat}; x floor = median of each run / the "
               "floor run just before it; min/min ratio in brackets)")
         rows = {}
         for name in execute:
             e, t = statistics.median(execute[name]), statistics.median(total[name])
             ratio, ratio_min = statistics.median(paired[name]), min(execute[name]) / f_min
+            o, o_ratio = statistics.median(own[name]), statistics.median(own_paired[name])
             rows[name] = {"execute_s": e, "total_s": t, "x_floor": ratio, "x_floor_min": ratio_min,
-                          "x_union_floor": e / u_med, "runs_s": execute[name], "paired_ratios": paired[name]}
+                          "x_union_floor": e / u_med, "own_floor_s": o, "x_own_floor": o_ratio,
+                          "own_floor_imports": imported[name], "runs_s": execute[name],
+                          "paired_ratios": paired[name], "own_floor_runs_s": own[name],
+                          "own_paired_ratios": own_paired[name]}
             print(f"{name:24s} {e:10.2f} {ratio:8.2f} {'yes' if ratio <= 1.5 else 'NO':>7s} {e / u_med:8.2f} "
-                  f"{t:8.2f}   ({ratio_min:.2f})")
+                  f"{o:8.2f} {o_ratio:6.2f} {'yes' if o_ratio <= 1.5 else 'NO':>7s} {t:8.2f}   ({ratio_min:.2f})")
+        for name in execute:
+            print(f"  {name} imports beyond a bare kernel: {', '.join(imported[name])}")
         out = {"floor_median_s": f_med, "floor_min_s": f_min, "union_floor_median_s": u_med, "notebooks": rows}
         if not args.skip_suite:
             wall, tot, n = suite(folder)

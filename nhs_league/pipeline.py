@@ -136,8 +136,8 @@ def build_panel(inputs: Inputs, quarter: str, trust_type: str, *, catalogue=None
     present_scored = {sid[x] for x in present if x in sid} | present
     scored = scored[scored["metric_id"].isin(present_scored)]
     notes = []
-    other = sorted(x for x in present & set(catalogue["metric_id"])
-                   if x not in set(metrics_for(catalogue, trust_type, scored_only=False)["metric_id"]))
+    listed = set(metrics_for(catalogue, trust_type, scored_only=False)["metric_id"])  # once, not per metric
+    other = sorted(x for x in present & set(catalogue["metric_id"]) if x not in listed)
     if other:
         notes.append(f"metrics not scored for {trust_type} trusts in the catalogue, ignored: {', '.join(other)}")
     if inputs.unknown_metrics:

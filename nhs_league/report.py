@@ -796,19 +796,30 @@ def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
     """
     rows = []
     for q in ctx.inputs.quarters:  # at most a handful of quarters
-        if "metric_scores" not in capabilities(ctx.inputs, q, ctx.trust_type):
+        caps = ctx.capabilities if q == ctx.quarter else capabilities(ctx.inputs, q, ctx.trust_type)
+        if "metric_scores" not in caps:
             continue
         panel = ctx.panel if q == ctx.quarter else ctx.panel_for(q)
         if trust_code not in panel.trusts.index:
             continue
         m = ctx.method if q == ctx.quarter else _method_for(ctx, q)
         reps = replicates(ctx) if q == ctx.quarter else replicates(ctx, panel=panel, method=m)
-        s = reps.summary(ctx.coverage if reps.kind == "bootstrap" else 0.9).loc[trust_code]
-        se = float(s["se"])
-        lo = s["average_low"] if "average_low" in s else s["average"] - 1.96 * se
-        hi = s["average_high"] if "average_high" in s else s["average"] + 1.96 * se
-        rows.append({"quarter": Quarter.parse(q).label, "estimate": float(s["average"]), "lower": float(lo),
-                     "upper": float(hi), "rank": int(s["rank"]), "segment": int(s["segment"]), "method": m.name})
+        # only this trust's column of the replicates: the same figures as its row of
+        # ``reps.summary`` (percentile interval of the replicate averages at the report's
+        # coverage; jackknife: average ± 1.96 SE) without summarising every trust of the quarter
+        i = reps.trust_codes.get_loc(trust_code)
+        avg = float(np.asarray(reps.nominal["average"], dtype=float)[i])
+        if reps.kind == "bootstrap":
+            cov = ctx.coverage
+            col = reps.average[:, i]
+            lo, hi = ((np.nanquantile(col, [(1 - cov) / 2, 1 - (1 - cov) / 2]))
+                      if not np.isnan(col).all() else (np.nan, np.nan))
+        else:
+            se = float(reps.se().iloc[i])
+            lo, hi = avg - 1.96 * se, avg + 1.96 * se
+        rows.append({"quarter": Quarter.parse(q).label, "estimate": avg, "lower": float(lo),
+                     "upper": float(hi), "rank": int(reps.nominal["rank"][i]),
+                     "segment": int(reps.nominal["segment"][i]), "method": m.name})
     return pd.DataFrame(rows, columns=["quarter", "estimate", "lower", "upper", "rank", "segment", "method"])
 
 

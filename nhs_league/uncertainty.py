@@ -395,6 +395,14 @@ class Replicates:
         B              2       2.0        2.0            0.000
         """
         coverage = check_coverage(coverage)
+        # the summary of a set of replicates is asked for several times per report (headline,
+        # positions, trend): computed once per coverage, each caller gets its own copy
+        cache = self.__dict__.setdefault("_summaries", {})
+        if coverage not in cache:
+            cache[coverage] = self._summary(coverage)
+        return cache[coverage].copy()
+
+    def _summary(self, coverage: float) -> pd.DataFrame:
         lo_q, hi_q = (1 - coverage) / 2, 1 - (1 - coverage) / 2
         nom = self.nominal
         avg = np.asarray(nom["average"], dtype=float)

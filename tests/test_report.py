@@ -322,3 +322,40 @@ def test_failing_cell_exits_2_and_keeps_the_executed_notebook(run_cli, fixture_f
     kept = tmp_path / "build" / "2025Q4" / "acute" / "trust_profile-NOPE.ipynb"
     assert str(kept) in line and kept.exists()
     assert not (tmp_path / "out" / "2025Q4" / "acute" / "trust_profile-NOPE.html").exists()
+
+
+# --------------------------------------------------------------------------------------
+# Trend and the summary cache (speed changes must not change results)
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("source", ["metrics", "metrics-jackknife"])
+def test_trend_rows_match_each_quarters_summary(fixture_files, source):
+    # report.trend reads one trust's column of each quarter's replicates; every row must equal
+    # that trust's row of the full summary of the same replicates
+    ctx = report.prepare(quarter="2025Q4", trust_type="acute", data=[str(p) for p in fixture_files], seed=3,
+                         draws=40, uncertainty=source)
+    code = report.pick_trust(ctx, "")
+    got = report.trend(ctx, code)
+    want = []
+    for q in ctx.inputs.quarters:
+        own = q == ctx.quarter
+        m = ctx.method if own else report._method_for(ctx, q)
+        reps = report.replicates(ctx) if own else report.replicates(ctx, panel=ctx.panel_for(q), method=m)
+        s = reps.summary(ctx.coverage if reps.kind == "bootstrap" else 0.9).loc[code]
+        lo = s["average_low"] if "average_low" in s else s["average"] - 1.96 * s["se"]
+        hi = s["average_high"] if "average_high" in s else s["average"] + 1.96 * s["se"]
+        want.append({"quarter": report.Quarter.parse(q).label, "estimate": float(s["average"]),
+                     "lower": float(lo), "upper": float(hi), "rank": int(s["rank"]),
+                     "segment": int(s["segment"]), "method": m.name})
+    assert len(want) == 2
+    pd.testing.assert_frame_equal(got, pd.DataFrame(want, columns=got.columns))
+
+
+def test_replicates_summary_is_cached_but_callers_get_copies(fixture_files):
+    ctx = report.prepare(quarter="2025Q4", trust_type="acute", data=[str(p) for p in fixture_files], seed=3,
+                         draws=40)
+    reps = report.replicates(ctx)
+    first = reps.summary(0.95)
+    kept = first.copy()
+    first.loc[:, "average"] = -1.0  # a caller changing its frame must not change the next caller's
+    pd.testing.assert_frame_equal(reps.summary(0.95), kept)
+    assert not reps.summary(0.9)["average_low"].equals(kept["average_low"])  # coverage is part of the key
