@@ -36,8 +36,10 @@ import functools
 import html
 import io
 import textwrap
+import warnings
 
 import matplotlib
+import matplotlib.colors
 import matplotlib.lines
 import matplotlib.ticker
 import numpy as np
@@ -53,7 +55,7 @@ __all__ = [
     "finish", "title_of", "caption_of", "show", "table", "HTMLTable",
     "segment_counts", "caterpillar", "rank_sets", "segment_probabilities", "rank_shifts",
     "sobol_indices", "concordance", "metric_profile", "funnel", "trend", "movement", "rank_bands",
-    "funnels", "note", "png_bytes", "HTMLFragment",
+    "funnels", "note", "png_bytes", "HTMLFragment", "box_stats",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -619,16 +621,19 @@ def rank_shifts(shifts: pd.DataFrame, *, synthetic: bool, title: str | None = No
     fig = _figure("wide")
     ax = fig.add_subplot()
     cols = list(shifts.columns)
-    data = [shifts[c].dropna().to_numpy(float) for c in cols]
-    ax.boxplot(data, orientation="horizontal", widths=0.6, patch_artist=True,
-               boxprops={"facecolor": OKABE_ITO["sky_blue"], "alpha": 0.7},
-               medianprops={"color": "black"}, flierprops={"markersize": 2})
+    x = shifts.to_numpy(float)
+    pos = np.arange(1, len(cols) + 1)
+    _boxes(ax, x, pos, facecolor=matplotlib.colors.to_rgba(OKABE_ITO["sky_blue"], 0.7))
     ax.axvline(0, color=OKABE_ITO["grey"], lw=0.8)
-    mean_abs = [np.mean(np.abs(d)) if len(d) else np.nan for d in data]
-    ax.set_yticks(np.arange(1, len(cols) + 1),
-                  [f"{c}  (mean |shift| {m:.1f})" for c, m in zip(cols, mean_abs)])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a scenario no trust has: NaN, shown as "nan"
+        mean_abs = np.nanmean(np.abs(x), axis=0)
+    ax.set_yticks(pos, [f"{c}  (mean |shift| {m:.1f})" for c, m in zip(cols, mean_abs)])
     ax.tick_params(labelsize=FONT["tick"])
-    ax.invert_yaxis()
+    ax.set_ylim(len(cols) + 0.5, 0.5)  # first scenario at the top
+    lo, hi = np.nanmin(x) if np.isfinite(x).any() else -1, np.nanmax(x) if np.isfinite(x).any() else 1
+    pad = max(hi - lo, 1.0) * 0.04
+    ax.set_xlim(lo - pad, hi + pad)
     ax.set_xlabel("Change in rank (positive = lower in the table)", fontsize=FONT["label"])
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or "Rank changes under each method choice",
@@ -693,6 +698,59 @@ def concordance(corr: pd.DataFrame, *, synthetic: bool, title: str | None = None
 # --------------------------------------------------------------------------------------
 # One trust
 # --------------------------------------------------------------------------------------
+def box_stats(x: np.ndarray) -> dict:
+    """Box-plot figures of each column of ``x`` (NaN ignored), computed for all columns at once.
+
+    Quartiles by linear interpolation; whiskers reach the furthest value within 1.5 IQR of the
+    box (Tukey), and at least to the box; values beyond the whiskers are outliers. These are the figures
+    ``matplotlib.cbook.boxplot_stats`` gives (the tests check that). Columns with no value get NaN.
+
+    Returns
+    -------
+    dict
+        ``q1``, ``median``, ``q3``, ``whisker_low``, ``whisker_high`` (arrays, one per column) and
+        ``outlier`` (boolean array shaped like ``x``).
+    """
+    x = np.asarray(x, dtype=float)
+    out = {k: np.full(x.shape[1], np.nan) for k in ("q1", "median", "q3", "whisker_low", "whisker_high")}
+    have = ~np.isnan(x).all(axis=0)
+    out["outlier"] = np.zeros(x.shape, bool)
+    if not have.any():
+        return out
+    v = x[:, have]
+    q1, med, q3 = np.nanpercentile(v, [25, 50, 75], axis=0)
+    iqr = q3 - q1
+    with np.errstate(invalid="ignore"):
+        # a whisker never ends inside the box (when no value lies between the box and its limit)
+        lo = np.fmin(np.nanmin(np.where(v >= q1 - 1.5 * iqr, v, np.nan), axis=0), q1)
+        hi = np.fmax(np.nanmax(np.where(v <= q3 + 1.5 * iqr, v, np.nan), axis=0), q3)
+        out["outlier"][:, have] = (v < lo) | (v > hi)
+    for k, a in zip(("q1", "median", "q3", "whisker_low", "whisker_high"), (q1, med, q3, lo, hi)):
+        out[k][have] = a
+    return out
+
+
+def _boxes(ax, x: np.ndarray, pos: np.ndarray, height: float = 0.6, facecolor="#dddddd") -> None:
+    """Horizontal box plots of each column of ``x`` at rows ``pos`` (:func:`box_stats`), in six
+    artists: ``Axes.boxplot`` makes a dozen per box, and was most of the metric profile's cost."""
+    st = box_stats(x)
+    have = ~np.isnan(st["median"])
+    if not have.any():
+        return
+    q1, med, q3, lo, hi = (st[k][have] for k in ("q1", "median", "q3", "whisker_low", "whisker_high"))
+    p = pos[have]
+    h = height / 2
+    ax.hlines(np.r_[p, p], np.r_[lo, q3], np.r_[q1, hi], color="black", lw=0.8, zorder=2)  # whiskers
+    ax.vlines(np.r_[lo, hi], np.r_[p, p] - h / 2, np.r_[p, p] + h / 2, color="black", lw=0.8, zorder=2)  # caps
+    ax.add_collection(PolyCollection([[(a, y - h), (b, y - h), (b, y + h), (a, y + h)] for a, b, y in zip(q1, q3, p)],
+                                     facecolors=[facecolor], edgecolors="black", linewidths=0.8, zorder=3))
+    ax.vlines(med, p - h, p + h, color="black", lw=1.2, zorder=4)  # medians
+    rows, cols = np.nonzero(st["outlier"])
+    if len(rows):
+        ax.scatter(np.asarray(x, dtype=float)[rows, cols], pos[cols], s=4, facecolors="none", edgecolors="black",
+                   linewidths=0.6, zorder=3)
+
+
 def metric_profile(scores: pd.DataFrame, trust_code, *, synthetic: bool, labels=None,
                    title: str | None = None) -> Figure:
     """One trust's 1-4 metric scores against the spread of its peers' scores.
@@ -709,18 +767,14 @@ def metric_profile(scores: pd.DataFrame, trust_code, *, synthetic: bool, labels=
     cols = list(scores.columns)
     fig = _figure("wide" if len(cols) <= 24 else "tall")
     ax = fig.add_subplot()
-    data = [scores[c].dropna().to_numpy(float) for c in cols]
     pos = np.arange(1, len(cols) + 1)
-    keep = [i for i, d in enumerate(data) if len(d)]
-    ax.boxplot([data[i] for i in keep], positions=pos[keep], orientation="horizontal", widths=0.6,
-               patch_artist=True, boxprops={"facecolor": "#dddddd"}, medianprops={"color": "black"},
-               flierprops={"markersize": 2})
+    _boxes(ax, scores.to_numpy(float), pos)
     mine = scores.loc[trust_code].to_numpy(float) if trust_code in scores.index else np.full(len(cols), np.nan)
     ax.plot(mine, pos, "D", color=HIGHLIGHT, ms=7, label=f"{trust_code}", zorder=5)
     names = [str((labels or {}).get(c, c)) for c in cols]
     ax.set_yticks(pos, [textwrap.shorten(nm, 60) for nm in names])
     ax.tick_params(labelsize=FONT["tick"])
-    ax.invert_yaxis()
+    ax.set_ylim(len(cols) + 0.5, 0.5)  # first metric at the top
     ax.set_xlim(0.9, 4.1)
     ax.set_xlabel("Metric score (1 = best, 4 = worst); boxes: peers of the same trust type",
                   fontsize=FONT["label"])

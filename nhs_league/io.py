@@ -182,7 +182,7 @@ def read_raw_csv(path) -> pd.DataFrame:
         prev = 0
         for rec in reader:
             start, prev = prev + 1, reader.line_num
-            if not any(f.strip() for f in rec):
+            if not "".join(rec).strip():
                 continue  # a blank line, or a row of empty cells
             if header is None:
                 while rec and not rec[-1].strip():  # a header ending in commas
@@ -219,7 +219,8 @@ def read_raw_csv(path) -> pd.DataFrame:
         names.append(canon)
     if not records:
         raise InputError("the file has a header but no rows", file=p, row=header_line + 1)
-    raw = pd.DataFrame({name: pd.array([r[j].strip() for r in records], dtype="str")
+    columns = list(zip(*records))  # transposed in C; cells stripped per column below
+    raw = pd.DataFrame({name: pd.array(list(map(str.strip, columns[j])), dtype="str")
                         for j, name in zip(keep, names)}, index=pd.RangeIndex(len(records)))
     raw.attrs["path"] = str(p)
     raw.attrs["sha256"] = hashlib.sha256(data).hexdigest()  # of the bytes parsed: the file is not read again

@@ -94,6 +94,7 @@ __all__ = [
     "check_parameters", "validate_values", "ensure_kernel", "notebook_parameters", "manifest",
     "write_index", "resolve_data", "synthetic_files", "override_effect", "median_trust",
     "load_inputs", "capabilities", "load_suite", "export_html", "label_of", "PAPERMILL_OPTIONS",
+    "funnel_summary", "proportion_metrics",
 ]
 
 
@@ -174,7 +175,7 @@ def validate_values(params: dict, *, where=None) -> dict:
     is blank or parses, ``trust_type`` is known, every ``data`` file exists (returned as
     absolute paths; an empty list means the committed synthetic year), ``method`` is blank
     or a preset that loads, ``seed`` >= 0, ``coverage`` in (0, 1), ``draws`` >= 1,
-    ``tau`` >= 1.
+    ``tau`` >= 1, ``scenarios`` >= 1, ``sobol_n_base`` a power of 2, ``funnel_panels`` >= 0.
 
     Examples
     --------
@@ -205,10 +206,10 @@ def validate_values(params: dict, *, where=None) -> dict:
                          f"{out['uncertainty']!r}", file=where, column="uncertainty")
     checks = {"seed": lambda v: v >= 0, "coverage": lambda v: 0 < v < 1, "draws": lambda v: v >= 1,
               "tau": lambda v: v >= 1, "scenarios": lambda v: v >= 1,
-              "sobol_n_base": lambda v: v >= 2 and (v & (v - 1)) == 0}
+              "sobol_n_base": lambda v: v >= 2 and (v & (v - 1)) == 0, "funnel_panels": lambda v: v >= 0}
     words = {"seed": "must be 0 or more", "coverage": "must be between 0 and 1 (e.g. 0.95)",
              "draws": "must be at least 1", "tau": "must be at least 1", "scenarios": "must be at least 1",
-             "sobol_n_base": "must be a power of 2 (e.g. 256)"}
+             "sobol_n_base": "must be a power of 2 (e.g. 256)", "funnel_panels": "must be 0 or more"}
     for key, ok in checks.items():
         if key in out and not ok(out[key]):
             raise InputError(f"parameter {key!r} {words[key]}, got {out[key]!r}", file=where, column=key)
@@ -782,6 +783,53 @@ def proportion_metrics(ctx: ReportContext, trust_code: str, *, min_trusts: int =
         scale = float(cat.at[mid, "scale"]) if str(cat.at[mid, "scale"]).strip() else 1.0
         out.append((mid, str(cat.at[mid, "name"]), num[ok], den[ok], scale))
     return out
+
+
+def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
+                   min_trusts: int = 5) -> tuple[list, pd.DataFrame]:
+    """Funnel limits for each of the trust's proportion metrics: the panels to draw and a table of all.
+
+    Every metric from :func:`proportion_metrics` gets Spiegelhalter (2005) limits
+    (:func:`nhs_league.funnel.funnel_limits`). The table lists them all, the trust's most outlying
+    first (largest ``|z_adjusted|``); the panels are the first ``max_panels`` of that order, so a
+    report draws the funnels that matter for this trust and lists the rest.
+
+    Returns
+    -------
+    panels : list of (label, FunnelResult, scale)
+        For :func:`nhs_league.charts.funnels`.
+    table : pandas.DataFrame
+        ``metric_id``, ``metric``, ``value`` and ``pooled`` (on the published scale), ``z_adjusted``
+        (overdispersion allowed for), ``position`` (``above 99.8% limit``, ``below 95% limit``,
+        ``within 95% limits``: a position, not a verdict, since for some metrics higher is better)
+        and ``drawn`` (whether it has a panel).
+    """
+    from .funnel import funnel_limits, level_label
+
+    if isinstance(max_panels, bool) or not _is_int(max_panels) or max_panels < 0:
+        raise InputError(f"funnel_panels must be a whole number 0 or more, got {max_panels!r}",
+                         column="funnel_panels")
+    found = []
+    for mid, name, num, den, scale in proportion_metrics(ctx, trust_code, min_trusts=min_trusts):
+        res = funnel_limits(num, den)
+        row = res.table.loc[trust_code]
+        position = "within {}% limits".format(level_label(min(res.levels)))
+        for level in sorted(res.levels, reverse=True):  # the widest limit crossed
+            side = row[f"outlier_{level_label(level)}"]
+            if side is not None:
+                position = f"{'above' if side == 'high' else 'below'} {level_label(level)}% limit"
+                break
+        found.append((abs(float(row["z_adjusted"])), mid, name, res, scale, position))
+    found.sort(key=lambda f: (-f[0], f[1]))  # most outlying first; ties by metric id
+    panels = [(f"{name} ({mid})", res, scale) for _, mid, name, res, scale, _ in found[:max_panels]]
+    table = pd.DataFrame({
+        "metric_id": [f[1] for f in found], "metric": [f[2] for f in found],
+        "value": [float(f[3].table.at[trust_code, "value"]) * f[4] for f in found],
+        "pooled": [f[3].target * f[4] for f in found],
+        "z_adjusted": [float(f[3].table.at[trust_code, "z_adjusted"]) for f in found],
+        "position": [f[5] for f in found],
+        "drawn": [i < max_panels for i in range(len(found))]})
+    return panels, table
 
 
 def _method_for(ctx: ReportContext, quarter: str) -> Method:

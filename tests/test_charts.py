@@ -13,6 +13,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from nhs_league import charts
@@ -295,3 +297,26 @@ def test_long_title_wraps_inside_the_figure_and_stays_whole_for_alt_text():
     assert "\n" in shown.get_text()
     assert charts.title_of(fig) == f"SYNTHETIC — Quarter-by-quarter average score: {trust}"
     assert trust in charts.show(fig).html  # the alt text carries the whole title
+
+
+# --------------------------------------------------------------------------------------
+# Box plots drawn from vectorised figures: the same figures as matplotlib's own
+# --------------------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.integers(1, 4), st.floats(1, 4)), min_size=6, max_size=6),
+                min_size=1, max_size=25))
+def test_box_stats_agree_with_matplotlib(rows):
+    from matplotlib import cbook
+
+    x = np.array([[np.nan if v is None else float(v) for v in r] for r in rows])
+    got = charts.box_stats(x)
+    for j in range(x.shape[1]):
+        col = x[:, j][~np.isnan(x[:, j])]
+        if not len(col):
+            assert np.isnan(got["median"][j]) and not got["outlier"][:, j].any()
+            continue
+        (ref,) = cbook.boxplot_stats(col)
+        for mine, theirs in [("q1", "q1"), ("median", "med"), ("q3", "q3"), ("whisker_low", "whislo"),
+                             ("whisker_high", "whishi")]:
+            assert got[mine][j] == pytest.approx(ref[theirs], abs=1e-12), (mine, j)
+        np.testing.assert_allclose(np.sort(x[got["outlier"][:, j], j]), np.sort(ref["fliers"]))
