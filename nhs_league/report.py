@@ -842,32 +842,42 @@ def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
     Each quarter uses its own method preset (Q1 2025/26 quartiles, cut-offs after) unless a
     method was given, and the same source of uncertainty as the report.
     """
+    from .pipeline import compute
+    from .uncertainty import basket_bootstrap_averages
+
     rows = []
     for q in ctx.inputs.quarters:  # at most a handful of quarters
         caps = ctx.capabilities if q == ctx.quarter else capabilities(ctx.inputs, q, ctx.trust_type)
         if "metric_scores" not in caps:
             continue
-        panel = ctx.panel if q == ctx.quarter else ctx.panel_for(q)
+        own = q == ctx.quarter
+        panel = ctx.panel if own else ctx.panel_for(q)
         if trust_code not in panel.trusts.index:
             continue
-        m = ctx.method if q == ctx.quarter else _method_for(ctx, q)
-        reps = replicates(ctx) if q == ctx.quarter else replicates(ctx, panel=panel, method=m)
+        m = ctx.method if own else _method_for(ctx, q)
+        i = panel.trusts.index.get_loc(trust_code)
         # only this trust's column of the replicates: the same figures as its row of
         # ``reps.summary`` (percentile interval of the replicate averages at the report's
-        # coverage; jackknife: average ± 1.96 SE) without summarising every trust of the quarter
-        i = reps.trust_codes.get_loc(trust_code)
-        avg = float(np.asarray(reps.nominal["average"], dtype=float)[i])
-        if reps.kind == "bootstrap":
+        # coverage; jackknife: average ± 1.96 SE) without summarising every trust of the quarter;
+        # another quarter's basket bootstrap draws only this trust's averages (same draws, same numbers)
+        if own or ctx.extra.get("uncertainty", "metrics") != "metrics":
+            reps = replicates(ctx) if own else replicates(ctx, panel=panel, method=m)
+            nominal, kind, col = reps.nominal, reps.kind, reps.average[:, i]
+        else:
+            nominal, kind = compute(panel, m), "bootstrap"
+            col = basket_bootstrap_averages(panel, m, [trust_code], draws=ctx.draws, seed=ctx.seed)[trust_code]
+            col = col.to_numpy()
+        avg = float(np.asarray(nominal["average"], dtype=float)[i])
+        if kind == "bootstrap":
             cov = ctx.coverage
-            col = reps.average[:, i]
             lo, hi = ((np.nanquantile(col, [(1 - cov) / 2, 1 - (1 - cov) / 2]))
                       if not np.isnan(col).all() else (np.nan, np.nan))
         else:
             se = float(reps.se().iloc[i])
             lo, hi = avg - 1.96 * se, avg + 1.96 * se
         rows.append({"quarter": Quarter.parse(q).label, "estimate": avg, "lower": float(lo),
-                     "upper": float(hi), "rank": int(reps.nominal["rank"][i]),
-                     "segment": int(reps.nominal["segment"][i]), "method": m.name})
+                     "upper": float(hi), "rank": int(nominal["rank"][i]),
+                     "segment": int(nominal["segment"][i]), "method": m.name})
     return pd.DataFrame(rows, columns=["quarter", "estimate", "lower", "upper", "rank", "segment", "method"])
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "sampling_plan",
     "SamplingPlan",
     "basket_bootstrap",
+    "basket_bootstrap_averages",
     "basket_jackknife",
     "rankability",
     "read_denominators",
@@ -986,6 +987,69 @@ def _scored(panel: Panel, method: Method) -> tuple[dict, np.ndarray]:
     return nominal, sc
 
 
+def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, seed, trusts=None) -> np.ndarray:
+    """The replicate averages of :func:`basket_bootstrap`, shape ``(draws, n)``; with ``trusts``
+    (positions), only those columns, from the same random draws (so the same numbers)."""
+    n, m = sc.shape
+    have = ~np.isnan(sc)
+    s = method.settings["average"]
+    w = np.broadcast_to(domain_weights(have, panel.domain_index, s["weights"], panel.metric_ids), sc.shape)
+    k = have.sum(axis=1)
+    kmax = int(k.max())
+    order = np.argsort(~have, axis=1, kind="stable")[:, :kmax]  # each trust's scored metrics first
+    rng = np.random.default_rng(seed)
+    u = rng.random((draws, n, kmax))  # always every trust's draws: a subset keeps its numbers
+    sel = np.arange(n) if trusts is None else np.asarray(trusts, dtype=np.int64)
+    u, k, order = u[:, sel], k[sel], order[sel]
+    pos = np.minimum((u * k[:, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None])
+    rows = np.arange(len(sel))[None, :, None]
+    col = order[rows, pos]  # (R, n, kmax) metric column drawn
+    inside = np.arange(kmax)[None, :] < k[:, None]  # (n, kmax): a trust draws k of its own
+    sc_r = np.where(inside, sc[sel][rows, col], np.nan)
+    w_r = np.where(inside, w[sel][rows, col], 0.0)
+    return aggregate_scores(sc_r, weights=w_r, aggregation=s["aggregation"], trim=float(s.get("trim", 0.1)))
+
+
+def basket_bootstrap_averages(panel: Panel, method, trust_codes, *, draws: int = 1000, seed=0) -> pd.DataFrame:
+    """The replicate averages of :func:`basket_bootstrap` for a few trusts only.
+
+    The same random draws and the same numbers as those trusts' columns of
+    ``basket_bootstrap(panel, method, draws=draws, seed=seed).average``, without
+    classifying every replicate table (no segments or ranks): what a one-trust view such as
+    the trust profile's trend needs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``(draws, len(trust_codes))``, columns the trust codes.
+
+    Examples
+    --------
+    >>> from nhs_league.pipeline import Panel
+    >>> from nhs_league.catalogue import load_catalogue
+    >>> meta = load_catalogue().loc[["OF0023", "OF0010", "OF0011"]]
+    >>> trusts = pd.DataFrame({"trust_name": ["A", "B", "C"], "trust_subtype": "", "region": "",
+    ...                        "source_file": "x.csv", "source_row": [2, 3, 4]},
+    ...                       index=pd.Index(["R1", "R2", "R3"], name="trust_code"))
+    >>> v = np.array([[90.0, 50.0, 40.0], [80.0, 70.0, 60.0], [70.0, 60.0, 50.0]])
+    >>> p = Panel("2025Q3", "acute", trusts, meta, v, v * np.nan, v * np.nan, v * np.nan, {},
+    ...           pd.array([pd.NA] * 3, dtype="boolean"), np.zeros(3, bool))
+    >>> one = basket_bootstrap_averages(p, "nof-2025-26", ["R2"], draws=200, seed=3)
+    >>> bool(np.array_equal(one["R2"].to_numpy(), basket_bootstrap(p, "nof-2025-26", draws=200, seed=3).average[:, 1]))
+    True
+    """
+    method = load_method(method)
+    draws = check_draws(draws)
+    _, sc = _scored(panel, method)
+    idx = panel.trusts.index.get_indexer(list(trust_codes))
+    if (idx < 0).any():
+        missing = [c for c, i in zip(trust_codes, idx) if i < 0]
+        raise InputError(f"trust {missing[0]} is not in the {panel.trust_type} table of {panel.quarter}",
+                         file=_files(panel), column="Trust_code")
+    avg = _basket_averages(panel, method, sc, draws, seed, trusts=idx)
+    return pd.DataFrame(avg, columns=pd.Index(list(trust_codes), name="trust_code"))
+
+
 def basket_bootstrap(panel: Panel, method, *, draws: int = 1000, seed=0) -> Replicates:
     """Bootstrap over each trust's own metric scores (uncertainty from the choice of metrics).
 
@@ -1027,22 +1091,7 @@ def basket_bootstrap(panel: Panel, method, *, draws: int = 1000, seed=0) -> Repl
     method = load_method(method)
     draws = check_draws(draws)
     nominal, sc = _scored(panel, method)
-    n, m = sc.shape
-    have = ~np.isnan(sc)
-    s = method.settings["average"]
-    w = np.broadcast_to(domain_weights(have, panel.domain_index, s["weights"], panel.metric_ids), sc.shape)
-    k = have.sum(axis=1)
-    kmax = int(k.max())
-    order = np.argsort(~have, axis=1, kind="stable")[:, :kmax]  # each trust's scored metrics first
-    rng = np.random.default_rng(seed)
-    u = rng.random((draws, n, kmax))
-    pos = np.minimum((u * k[:, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None])
-    rows = np.arange(n)[None, :, None]
-    col = order[rows, pos]  # (R, n, kmax) metric column drawn
-    inside = np.arange(kmax)[None, :] < k[:, None]  # (n, kmax): a trust draws k of its own
-    sc_r = np.where(inside, sc[rows, col], np.nan)
-    w_r = np.where(inside, w[rows, col], 0.0)
-    avg = aggregate_scores(sc_r, weights=w_r, aggregation=s["aggregation"], trim=float(s.get("trim", 0.1)))
+    avg = _basket_averages(panel, method, sc, draws, seed)
     out = classify(avg, nominal["in_deficit"], nominal["intensive_support"], method)
     return Replicates("metrics", panel.trusts.index, avg, out["segment"], out["rank"], nominal,
                       synthetic=panel.synthetic, resampled=_basket_table(panel, sc, "resampled within each trust"),

@@ -359,3 +359,37 @@ def test_replicates_summary_is_cached_but_callers_get_copies(fixture_files):
     first.loc[:, "average"] = -1.0  # a caller changing its frame must not change the next caller's
     pd.testing.assert_frame_equal(reps.summary(0.95), kept)
     assert not reps.summary(0.9)["average_low"].equals(kept["average_low"])  # coverage is part of the key
+
+
+# --------------------------------------------------------------------------------------
+# Funnel plots of the trust profile: the most outlying metrics drawn, every metric listed
+# --------------------------------------------------------------------------------------
+def test_funnel_summary_lists_every_proportion_metric_most_outlying_first(fixture_files):
+    from nhs_league.funnel import funnel_limits
+
+    ctx = report.prepare(quarter="2025Q4", trust_type="acute", data=[str(p) for p in fixture_files], seed=3,
+                         draws=40)
+    code = "ZZ004"
+    metrics = report.proportion_metrics(ctx, code)
+    assert len(metrics) >= 3
+    panels, table = report.funnel_summary(ctx, code, max_panels=2)
+    # independent: each metric's limits computed here, sorted by |z_adjusted| of this trust
+    want = []
+    for mid, name, num, den, scale in metrics:
+        row = funnel_limits(num, den).table.loc[code]
+        if row["outlier_99.8"] is not None:
+            pos = f"{'above' if row['outlier_99.8'] == 'high' else 'below'} 99.8% limit"
+        elif row["outlier_95"] is not None:
+            pos = f"{'above' if row['outlier_95'] == 'high' else 'below'} 95% limit"
+        else:
+            pos = "within 95% limits"
+        want.append({"metric_id": mid, "metric": name, "value": row["value"] * scale,
+                     "pooled": num.sum() / den.sum() * scale, "z_adjusted": row["z_adjusted"], "position": pos})
+    want = pd.DataFrame(want)
+    want = want.iloc[np.lexsort((want["metric_id"], -want["z_adjusted"].abs()))].reset_index(drop=True)
+    want["drawn"] = [True, True] + [False] * (len(want) - 2)
+    pd.testing.assert_frame_equal(table, want, check_exact=False, rtol=1e-12)
+    assert [p[0] for p in panels] == [f"{m} ({i})" for i, m in zip(want["metric_id"][:2], want["metric"][:2])]
+    assert report.funnel_summary(ctx, code, max_panels=0)[0] == []
+    with pytest.raises(InputError, match="funnel_panels"):
+        report.funnel_summary(ctx, code, max_panels=-1)
