@@ -125,6 +125,7 @@ def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple:
     execute = {name: [] for name in chosen}
     total = {name: [] for name in chosen}
     paired = {name: [] for name in chosen}
+    cells = {name: [] for name in chosen}
     floors, union_floors = [], []
     k = 0
     report.export_html(nbformat.read(str(src), as_version=4), "warm-up")  # the runner makes its exporter once
@@ -138,11 +139,28 @@ def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple:
                                 progress=False)
             if not r.ok:
                 raise SystemExit(r.line())
+            cells[name].append(cell_seconds(r.executed))
             execute[name].append(r.execute_seconds)
             total[name].append(r.seconds)
             paired[name].append(r.execute_seconds / floors[-1])
             own_paired[name].append(r.execute_seconds / own[name][-1])
-    return execute, total, paired, floors, union_floors, own, own_paired, imported
+    return execute, total, paired, floors, union_floors, own, own_paired, imported, cells
+
+
+def cell_seconds(executed: Path) -> list[tuple[str, float]]:
+    """Each code cell's first line and its duration as papermill recorded it in the executed notebook."""
+    nb = nbformat.read(str(executed), as_version=4)
+    out = []
+    for c in nb.cells:
+        if c.cell_type == "code":
+            first = next((ln for ln in c.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
+            out.append((first[:70], float(c.metadata.get("papermill", {}).get("duration") or 0.0)))
+    return out
+
+
+def cell_medians(runs: list) -> list[tuple[str, float]]:
+    """Median duration of each cell over the runs (the cells are the same in every run)."""
+    return [(runs[0][j][0], statistics.median(r[j][1] for r in runs)) for j in range(len(runs[0]))]
 
 
 def suite(folder: Path) -> tuple[float, float, int]:
@@ -169,7 +187,7 @@ def main(argv=None) -> int:
     print(f"cores: {os.cpu_count()}, kernel: {kernel}, python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        execute, total, paired, floors, union_floors, own, own_paired, imported = per_notebook(
+        execute, total, paired, floors, union_floors, own, own_paired, imported, cells = per_notebook(
             kernel, folder, args.repeat)
         f_med, f_min = statistics.median(floors), min(floors)
         u_med = statistics.median(union_floors)
@@ -194,6 +212,12 @@ def main(argv=None) -> int:
                   f"{o:8.2f} {o_ratio:6.2f} {'yes' if o_ratio <= 1.5 else 'NO':>7s} {t:8.2f}   ({ratio_min:.2f})")
         for name in execute:
             print(f"  {name} imports beyond a bare kernel: {', '.join(imported[name])}")
+        print("where the time goes (median seconds per code cell, as papermill records them; the first "
+              "code cell after the parameters holds the floor's imports):")
+        for name in execute:
+            med = cell_medians(cells[name])
+            rows[name]["cells_s"] = med
+            print(f"  {name}: " + "; ".join(f"{sec:.2f} {src[:38]}" for src, sec in med if sec >= 0.05))
         out = {"floor_median_s": f_med, "floor_min_s": f_min, "union_floor_median_s": u_med, "notebooks": rows}
         if not args.skip_suite:
             wall, tot, n = suite(folder)

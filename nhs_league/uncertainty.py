@@ -987,9 +987,17 @@ def _scored(panel: Panel, method: Method) -> tuple[dict, np.ndarray]:
     return nominal, sc
 
 
-def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, seed, trusts=None) -> np.ndarray:
+def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, seed, trusts=None, *,
+                     general: bool = False) -> np.ndarray:
     """The replicate averages of :func:`basket_bootstrap`, shape ``(draws, n)``; with ``trusts``
-    (positions), only those columns, from the same random draws (so the same numbers)."""
+    (positions), only those columns, from the same random draws (so the same numbers).
+
+    Each trust's slot ``j < k`` draws one of its ``k`` scored metrics. For the (geometric) mean
+    the weighted sums are gathered straight from ``score x weight`` and ``weight`` tables by flat
+    index; other aggregations (and ``general=True``, which the tests compare with) gather the
+    drawn scores and weights and call :func:`nhs_league.scoring.aggregate_scores`. Both give the
+    same numbers: the same products summed in the same order.
+    """
     n, m = sc.shape
     have = ~np.isnan(sc)
     s = method.settings["average"]
@@ -1001,13 +1009,25 @@ def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, s
     u = rng.random((draws, n, kmax))  # always every trust's draws: a subset keeps its numbers
     sel = np.arange(n) if trusts is None else np.asarray(trusts, dtype=np.int64)
     u, k, order = u[:, sel], k[sel], order[sel]
-    pos = np.minimum((u * k[:, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None])
-    rows = np.arange(len(sel))[None, :, None]
-    col = order[rows, pos]  # (R, n, kmax) metric column drawn
-    inside = np.arange(kmax)[None, :] < k[:, None]  # (n, kmax): a trust draws k of its own
-    sc_r = np.where(inside, sc[sel][rows, col], np.nan)
-    w_r = np.where(inside, w[sel][rows, col], 0.0)
-    return aggregate_scores(sc_r, weights=w_r, aggregation=s["aggregation"], trim=float(s.get("trim", 0.1)))
+    ns = len(sel)
+    pos = np.minimum((u * k[:, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None])  # (R, ns, kmax)
+    inside = np.arange(kmax)[None, :] < k[:, None]  # (ns, kmax): a trust draws k of its own
+    col = np.take(order.ravel(), pos + (np.arange(ns) * kmax)[:, None])  # metric column drawn
+    agg = s["aggregation"]
+    if general or agg not in ("mean", "geometric_mean"):
+        rows = np.arange(ns)[None, :, None]
+        sc_r = np.where(inside, sc[sel][rows, col], np.nan)
+        w_r = np.where(inside, w[sel][rows, col], 0.0)
+        return aggregate_scores(sc_r, weights=w_r, aggregation=agg, trim=float(s.get("trim", 0.1)))
+    lin = col + (sel * m)[:, None]  # flat index into the (n, m) tables
+    ww = np.where(have, w, 0.0)
+    x = np.where(have, np.log(np.where(have, sc, 1.0)) if agg == "geometric_mean" else sc, 0.0)
+    fin = inside.astype(float)
+    total = (np.take(ww.ravel(), lin) * fin).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        avg = (np.take((x * ww).ravel(), lin) * fin).sum(axis=-1) / total
+    avg = np.where(total > 0, avg, np.nan)
+    return np.exp(avg) if agg == "geometric_mean" else avg
 
 
 def basket_bootstrap_averages(panel: Panel, method, trust_codes, *, draws: int = 1000, seed=0) -> pd.DataFrame:

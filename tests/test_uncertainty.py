@@ -390,3 +390,20 @@ def test_bad_arguments():
         r.summary(1.5)
     with pytest.raises(MethodError, match="unknown source"):
         Replicates("guesswork", pd.Index(["A"]), np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)), {"average": [1.0]})
+
+
+@pytest.mark.parametrize("aggregation", ["mean", "geometric_mean"])
+def test_basket_averages_fast_path_equals_the_general_one(aggregation):
+    # the (geometric) mean path gathers weighted sums by flat index; it must give exactly the
+    # numbers of gathering the drawn scores and calling aggregate_scores
+    from nhs_league.sensitivity import example_panel
+    from nhs_league.uncertainty import _basket_averages, _scored
+
+    panel = example_panel(40, seed=5)
+    method = load_method("nof-2025-26").replace(average={"aggregation": aggregation})
+    _, sc = _scored(panel, method)
+    fast = _basket_averages(panel, method, sc, 200, 11)
+    slow = _basket_averages(panel, method, sc, 200, 11, general=True)
+    np.testing.assert_array_equal(fast, slow)
+    some = _basket_averages(panel, method, sc, 200, 11, trusts=[3, 17])
+    np.testing.assert_array_equal(some, slow[:, [3, 17]])
