@@ -802,7 +802,7 @@ def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
         ``metric_id``, ``metric``, ``value`` and ``pooled`` (on the published scale), ``z_adjusted``
         (overdispersion allowed for), ``position`` (``above 99.8% limit``, ``below 95% limit``,
         ``within 95% limits``: a position, not a verdict, since for some metrics higher is better)
-        and ``drawn`` (whether it has a panel).
+        and ``drawn`` (``"yes"`` when it has a panel, else ``"no"``).
     """
     from .funnel import funnel_limits, level_label
 
@@ -828,7 +828,7 @@ def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
         "pooled": [f[3].target * f[4] for f in found],
         "z_adjusted": [float(f[3].table.at[trust_code, "z_adjusted"]) for f in found],
         "position": [f[5] for f in found],
-        "drawn": [i < max_panels for i in range(len(found))]})
+        "drawn": ["yes" if i < max_panels else "no" for i in range(len(found))]})
     return panels, table
 
 

@@ -387,7 +387,7 @@ def test_funnel_summary_lists_every_proportion_metric_most_outlying_first(fixtur
                      "pooled": num.sum() / den.sum() * scale, "z_adjusted": row["z_adjusted"], "position": pos})
     want = pd.DataFrame(want)
     want = want.iloc[np.lexsort((want["metric_id"], -want["z_adjusted"].abs()))].reset_index(drop=True)
-    want["drawn"] = [True, True] + [False] * (len(want) - 2)
+    want["drawn"] = ["yes", "yes"] + ["no"] * (len(want) - 2)
     pd.testing.assert_frame_equal(table, want, check_exact=False, rtol=1e-12)
     assert [p[0] for p in panels] == [f"{m} ({i})" for i, m in zip(want["metric_id"][:2], want["metric"][:2])]
     assert report.funnel_summary(ctx, code, max_panels=0)[0] == []
