@@ -631,9 +631,6 @@ def rank_shifts(shifts: pd.DataFrame, *, synthetic: bool, title: str | None = No
     ax.set_yticks(pos, [f"{c}  (mean |shift| {m:.1f})" for c, m in zip(cols, mean_abs)])
     ax.tick_params(labelsize=FONT["tick"])
     ax.set_ylim(len(cols) + 0.5, 0.5)  # first scenario at the top
-    lo, hi = np.nanmin(x) if np.isfinite(x).any() else -1, np.nanmax(x) if np.isfinite(x).any() else 1
-    pad = max(hi - lo, 1.0) * 0.04
-    ax.set_xlim(lo - pad, hi + pad)
     ax.set_xlabel("Change in rank (positive = lower in the table)", fontsize=FONT["label"])
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or "Rank changes under each method choice",

@@ -809,26 +809,25 @@ def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
     if isinstance(max_panels, bool) or not _is_int(max_panels) or max_panels < 0:
         raise InputError(f"funnel_panels must be a whole number 0 or more, got {max_panels!r}",
                          column="funnel_panels")
-    found = []
+    rows, results = [], []
     for mid, name, num, den, scale in proportion_metrics(ctx, trust_code, min_trusts=min_trusts):
         res = funnel_limits(num, den)
-        row = res.table.loc[trust_code]
-        position = "within {}% limits".format(level_label(min(res.levels)))
+        me = res.table.loc[trust_code]
+        position = f"within {level_label(min(res.levels))}% limits"
         for level in sorted(res.levels, reverse=True):  # the widest limit crossed
-            side = row[f"outlier_{level_label(level)}"]
+            side = me[f"outlier_{level_label(level)}"]
             if side is not None:
                 position = f"{'above' if side == 'high' else 'below'} {level_label(level)}% limit"
                 break
-        found.append((abs(float(row["z_adjusted"])), mid, name, res, scale, position))
-    found.sort(key=lambda f: (-f[0], f[1]))  # most outlying first; ties by metric id
-    panels = [(f"{name} ({mid})", res, scale) for _, mid, name, res, scale, _ in found[:max_panels]]
-    table = pd.DataFrame({
-        "metric_id": [f[1] for f in found], "metric": [f[2] for f in found],
-        "value": [float(f[3].table.at[trust_code, "value"]) * f[4] for f in found],
-        "pooled": [f[3].target * f[4] for f in found],
-        "z_adjusted": [float(f[3].table.at[trust_code, "z_adjusted"]) for f in found],
-        "position": [f[5] for f in found],
-        "drawn": ["yes" if i < max_panels else "no" for i in range(len(found))]})
+        rows.append({"metric_id": mid, "metric": name, "value": float(me["value"]) * scale,
+                     "pooled": res.target * scale, "z_adjusted": float(me["z_adjusted"]), "position": position})
+        results.append((f"{name} ({mid})", res, scale))
+    table = pd.DataFrame(rows, columns=["metric_id", "metric", "value", "pooled", "z_adjusted", "position"])
+    # most outlying first; ties by metric id
+    order = np.lexsort((table["metric_id"].to_numpy(), -table["z_adjusted"].abs().to_numpy()))
+    table = table.iloc[order].reset_index(drop=True)
+    table["drawn"] = np.where(np.arange(len(table)) < max_panels, "yes", "no")
+    panels = [results[i] for i in order[:max_panels]]
     return panels, table
 
 
@@ -865,8 +864,8 @@ def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
             nominal, kind, col = reps.nominal, reps.kind, reps.average[:, i]
         else:
             nominal, kind = compute(panel, m), "bootstrap"
-            col = basket_bootstrap_averages(panel, m, [trust_code], draws=ctx.draws, seed=ctx.seed)[trust_code]
-            col = col.to_numpy()
+            col = basket_bootstrap_averages(panel, m, [trust_code], draws=ctx.draws, seed=ctx.seed,
+                                            nominal=nominal)[trust_code].to_numpy()
         avg = float(np.asarray(nominal["average"], dtype=float)[i])
         if kind == "bootstrap":
             cov = ctx.coverage

@@ -978,8 +978,8 @@ def _basket_table(panel: Panel, scores: np.ndarray, how: str) -> pd.DataFrame:
                          "status": np.where(have.any(0), how, "not scored for any trust")})
 
 
-def _scored(panel: Panel, method: Method) -> tuple[dict, np.ndarray]:
-    nominal = compute(panel, method)
+def _scored(panel: Panel, method: Method, nominal: dict | None = None) -> tuple[dict, np.ndarray]:
+    nominal = compute(panel, method) if nominal is None else nominal
     sc = nominal["scores"]
     if not (~np.isnan(sc)).any():
         raise InputError(f"no {panel.trust_type} trust has a scored metric in {panel.quarter}: the metric-basket "
@@ -1030,13 +1030,17 @@ def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, s
     return np.exp(avg) if agg == "geometric_mean" else avg
 
 
-def basket_bootstrap_averages(panel: Panel, method, trust_codes, *, draws: int = 1000, seed=0) -> pd.DataFrame:
+def basket_bootstrap_averages(panel: Panel, method, trust_codes, *, draws: int = 1000, seed=0,
+                              nominal: dict | None = None) -> pd.DataFrame:
     """The replicate averages of :func:`basket_bootstrap` for a few trusts only.
 
     The same random draws and the same numbers as those trusts' columns of
     ``basket_bootstrap(panel, method, draws=draws, seed=seed).average``, without
     classifying every replicate table (no segments or ranks): what a one-trust view such as
     the trust profile's trend needs.
+
+    ``nominal``, when the caller already has it, is ``pipeline.compute(panel, method)`` (its
+    ``scores`` are what is resampled): it is not computed again.
 
     Returns
     -------
@@ -1045,22 +1049,17 @@ def basket_bootstrap_averages(panel: Panel, method, trust_codes, *, draws: int =
 
     Examples
     --------
-    >>> from nhs_league.pipeline import Panel
-    >>> from nhs_league.catalogue import load_catalogue
-    >>> meta = load_catalogue().loc[["OF0023", "OF0010", "OF0011"]]
-    >>> trusts = pd.DataFrame({"trust_name": ["A", "B", "C"], "trust_subtype": "", "region": "",
-    ...                        "source_file": "x.csv", "source_row": [2, 3, 4]},
-    ...                       index=pd.Index(["R1", "R2", "R3"], name="trust_code"))
-    >>> v = np.array([[90.0, 50.0, 40.0], [80.0, 70.0, 60.0], [70.0, 60.0, 50.0]])
-    >>> p = Panel("2025Q3", "acute", trusts, meta, v, v * np.nan, v * np.nan, v * np.nan, {},
-    ...           pd.array([pd.NA] * 3, dtype="boolean"), np.zeros(3, bool))
-    >>> one = basket_bootstrap_averages(p, "nof-2025-26", ["R2"], draws=200, seed=3)
-    >>> bool(np.array_equal(one["R2"].to_numpy(), basket_bootstrap(p, "nof-2025-26", draws=200, seed=3).average[:, 1]))
+    >>> from nhs_league.sensitivity import example_panel
+    >>> p = example_panel(20, seed=1)
+    >>> code = p.trusts.index[4]
+    >>> one = basket_bootstrap_averages(p, "nof-2025-26", [code], draws=200, seed=3)
+    >>> full = basket_bootstrap(p, "nof-2025-26", draws=200, seed=3)
+    >>> bool(np.array_equal(one[code].to_numpy(), full.average[:, 4]))
     True
     """
     method = load_method(method)
     draws = check_draws(draws)
-    _, sc = _scored(panel, method)
+    sc = _scored(panel, method, nominal)[1]
     idx = panel.trusts.index.get_indexer(list(trust_codes))
     if (idx < 0).any():
         missing = [c for c, i in zip(trust_codes, idx) if i < 0]
