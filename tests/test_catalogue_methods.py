@@ -2,6 +2,7 @@
 
 import io
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -322,3 +323,16 @@ def test_every_output_table_records_the_preset(data_file, league_file, tmp_path)
     for t in (t1, t2):
         assert t["Method"].tolist() == ["recorded-name"] * 3
         assert t["Data"].tolist() == ["real"] * 3
+
+
+def test_every_shipped_yaml_file_reads_the_same_with_the_c_and_the_python_loader():
+    import yaml
+
+    from nhs_league.methods import YAML_LOADER, read_yaml
+
+    root = Path(__file__).resolve().parents[1]
+    files = sorted((root / "nhs_league").rglob("*.yaml"))
+    assert len(files) >= 5
+    for f in files:
+        assert read_yaml(f, "test") == yaml.load(f.read_text(encoding="utf-8"), Loader=yaml.SafeLoader), f
+    assert YAML_LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
