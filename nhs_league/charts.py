@@ -257,8 +257,8 @@ def png_bytes(fig: Figure) -> bytes:
     >>> png_bytes(finish(_figure("small"), "T", "C.", synthetic=False))[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
-    buf = io.BytesIO()
     if fig.dpi != DPI or not isinstance(fig.canvas, FigureCanvasAgg):  # made elsewhere: savefig at DPI
+        buf = io.BytesIO()
         with matplotlib.rc_context(_RC):
             fig.savefig(buf, format="png", dpi=DPI, facecolor="white", pil_kwargs={"compress_level": _PNG_LEVEL})
         return buf.getvalue()

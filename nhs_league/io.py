@@ -187,7 +187,7 @@ def _csv_rows(p: Path, text: str):
         raise InputError(f"not a well-formed CSV file ({exc})", file=p, row=reader.line_num) from None
     if header is None:
         raise InputError("the file is empty", file=p)
-    return header, header_line, list(zip(*records)) or [()] * width, lines
+    return header, header_line, list(zip(*records)), lines
 
 
 def _plain_rows(text: str):
@@ -262,7 +262,7 @@ def read_raw_csv(path) -> pd.DataFrame:
         seen[canon] = j
         keep.append(j)
         names.append(canon)
-    if not len(lines):
+    if not lines:
         raise InputError("the file has a header but no rows", file=p, row=header_line + 1)
     raw = pd.DataFrame({name: pd.array(list(map(str.strip, columns[j])), dtype="str")
                         for j, name in zip(keep, names)}, index=pd.RangeIndex(len(lines)))
