@@ -61,8 +61,8 @@ import pandas as pd
 from . import __version__
 from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_text
-from .io import (TRUST_TYPE_LABELS, Inputs, file_sha256, parse_trust_type, read_inputs, rows_for,
-                 select_quarter)
+from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
+                 read_inputs, rows_for, select_quarter)
 from .methods import Method, default_method_for, load_method, read_yaml
 from .quarters import Quarter
 
@@ -94,7 +94,7 @@ __all__ = [
     "check_parameters", "validate_values", "ensure_kernel", "notebook_parameters", "manifest",
     "write_index", "resolve_data", "synthetic_files", "override_effect", "median_trust",
     "load_inputs", "capabilities", "load_suite", "export_html", "label_of", "PAPERMILL_OPTIONS",
-    "funnel_summary", "proportion_metrics",
+    "funnel_summary", "proportion_metrics", "parsed_cache",
 ]
 
 
@@ -322,8 +322,12 @@ def _is_extract(path: Path) -> bool:
     return Path(path).name == EXTRACT_FILE
 
 
-def load_inputs(paths) -> Inputs:
-    """Read the inputs: official CSV files, or the real-data extract (read by its adapter)."""
+def load_inputs(paths, *, cache: ParsedCache | None = None) -> Inputs:
+    """Read the inputs: official CSV files, or the real-data extract (read by its adapter).
+
+    Official files are taken from ``cache`` when it holds them (default: the cache the report
+    runner names in :data:`~nhs_league.io.PARSED_CACHE_ENV`, if any; see :func:`parsed_cache`).
+    """
     paths = [Path(p) for p in paths]
     extract = [p for p in paths if _is_extract(p)]
     if extract:
@@ -333,7 +337,13 @@ def load_inputs(paths) -> Inputs:
         from .realdata import read_extract
 
         return read_extract(extract[0])
-    return read_inputs(paths)
+    return read_inputs(paths, cache=cache if cache is not None else ParsedCache.from_env())
+
+
+def parsed_cache(build_dir=None) -> ParsedCache:
+    """Where a build keeps the input files its notebooks have parsed: ``parsed-inputs/`` in its
+    build folder (``build/notebooks/`` by default), so that each file is parsed once per build."""
+    return ParsedCache(Path(build_dir if build_dir is not None else BUILD_DIR).resolve() / "parsed-inputs")
 
 
 def data_label(paths) -> str:
@@ -1165,15 +1175,17 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
     return Plan(jobs, skipped, notes)
 
 
-def plan_for_data(data, *, quarter=None, trust_type=None, notebooks=None, parameters=None, suite=None) -> Plan:
+def plan_for_data(data, *, quarter=None, trust_type=None, notebooks=None, parameters=None, suite=None,
+                  cache: ParsedCache | None = None) -> Plan:
     """Jobs for files given on the command line: every notebook their contents support.
 
     Without ``quarter`` the latest quarter in the files is used; without ``trust_type`` every
-    trust type they hold.
+    trust type they hold. ``cache``: where the files read here are kept for the notebooks
+    (:func:`parsed_cache` of the build folder).
     """
     suite = suite if isinstance(suite, dict) else load_suite(suite)
     paths = resolve_data(data)
-    inputs = load_inputs(paths)
+    inputs = load_inputs(paths, cache=cache)
     held = inputs.quarters
     if quarter:
         q = select_quarter(inputs, quarter)
@@ -1497,7 +1509,7 @@ def check_targets(jobs, output, *, force: bool) -> None:
 
 
 def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int | None = None,
-          timeout: int = CELL_TIMEOUT, progress: bool = True) -> list[JobResult]:
+          timeout: int = CELL_TIMEOUT, progress: bool = True, cache: bool = True) -> list[JobResult]:
     """Run a plan: validate, check targets, execute in parallel, export HTML, write manifests and index.
 
     Parameters
@@ -1513,6 +1525,10 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
         Seconds allowed per cell.
     progress : bool
         Show a progress bar on standard error.
+    cache : bool
+        Let the notebooks share the input files they parse (:func:`parsed_cache` of
+        ``build_dir``, named to each kernel in :data:`~nhs_league.io.PARSED_CACHE_ENV`): a file
+        read by several reports is parsed and checked once.
 
     Returns
     -------
@@ -1535,20 +1551,37 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
     kernel = ensure_kernel()
     commit = _git_commit()
     n = min(jobs or os.cpu_count() or 1, len(plan.jobs))
-    results: list[JobResult | None] = [None] * len(plan.jobs)
     bar = tqdm(total=len(plan.jobs), desc="reports", unit="notebook", file=sys.stderr, disable=not progress)
+    before = os.environ.get(PARSED_CACHE_ENV)
+    if cache:  # each kernel inherits this process's environment when it starts
+        os.environ[PARSED_CACHE_ENV] = str(parsed_cache(build_dir).folder)
+    else:
+        os.environ.pop(PARSED_CACHE_ENV, None)
+    try:
+        results = _run_all(plan.jobs, params, n, bar, output=output, build_dir=build_dir, kernel=kernel,
+                           timeout=timeout, force=force, commit=commit)
+    finally:
+        if before is None:
+            os.environ.pop(PARSED_CACHE_ENV, None)
+        else:
+            os.environ[PARSED_CACHE_ENV] = before
+    bar.close()
+    write_index(output, skipped=plan.skipped, notes=plan.notes)
+    return results
+
+
+def _run_all(jobs, params, n, bar, **kw) -> list[JobResult]:
+    """Run ``jobs`` on ``n`` threads (each drives one kernel); results in job order."""
+    results: list[JobResult | None] = [None] * len(jobs)
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="nhs-report") as pool:
         # the jobs with the most input first, so that what is left at the end, when a core may
         # wait for the last notebook, is short; results stay in plan order
-        order = sorted(range(len(plan.jobs)), key=lambda i: -_input_bytes(params[i].get("data", [])))
-        futures = {pool.submit(_run_job, plan.jobs[i], params[i], output=output, build_dir=build_dir,
-                               kernel=kernel, timeout=timeout, force=force, commit=commit): i for i in order}
+        order = sorted(range(len(jobs)), key=lambda i: -_input_bytes(params[i].get("data", [])))
+        futures = {pool.submit(_run_job, jobs[i], params[i], **kw): i for i in order}
         for fut in as_completed(futures):
             i = futures[fut]
             results[i] = fut.result()
-            bar.set_postfix_str(plan.jobs[i].name, refresh=False)
+            bar.set_postfix_str(jobs[i].name, refresh=False)
             bar.update(1)
-    bar.close()
-    write_index(output, skipped=plan.skipped, notes=plan.notes)
     return results
 

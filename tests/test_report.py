@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from test_notebooks import write_fixture_year, write_league_only
 from nhs_league import report
 from nhs_league.errors import InputError
 from nhs_league.files import OutputExistsError
+from nhs_league.io import file_sha256
 
 LEAGUE_NB = report.NOTEBOOK_DIR / "league_table.ipynb"
 FAST = {"draws": 40}
@@ -261,6 +263,18 @@ def test_build_writes_report_manifest_index_atomically(first_build):
     assert set(first_build["written"]) == {html, manifest, out / "index.html"}
     every = [p for p in out.rglob("*") if p.is_file()]
     assert sorted(every) == sorted([html, manifest, out / "index.html"])  # no temporary file left behind
+
+
+@pytest.mark.slow
+def test_the_notebooks_keep_what_they_parse_in_the_builds_cache(first_build, fixture_files):
+    """The kernel was told where the build's parsed-input cache is (the parent did not read the
+    files: the entries are the notebook's), and this process's environment is as it was."""
+    cache = report.parsed_cache(first_build["build"])
+    assert cache.folder == (first_build["build"] / "parsed-inputs").resolve()
+    entries = sorted(cache.folder.glob("*.pickle"))
+    expected = sorted(cache.entry(str(p.resolve()), file_sha256(p)) for p in fixture_files)
+    assert entries == expected
+    assert report.PARSED_CACHE_ENV not in os.environ
 
 
 @pytest.mark.slow
