@@ -28,6 +28,7 @@ import argparse
 import compileall
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -97,19 +98,27 @@ def floor_once(src: Path, kernel: str, folder: Path, i: int) -> float:
     return time.perf_counter() - t
 
 
-def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple:
+def per_notebook(kernel: str, folder: Path, repeat: int, only=None) -> tuple:
     """Each notebook alone on the synthetic Q4 acute table (as in the default suite), one at a
     time, each run right after a floor run so that both see the same load on a shared machine.
 
-    Returns, per notebook, papermill execution seconds, total seconds (with HTML export and
+    A notebook reads its input files through the build's parsed-input cache (``report.parsed_cache``):
+    in the default suite every file is parsed by the first notebook that reads it, and the other
+    reports of that build load it. Each round runs each notebook twice: *cold* (cache emptied
+    first: it parses every file it reads, as the first report of a build does) and *warm* (the
+    cache holds its files, as for most reports of a build); the ratios are of the warm runs, and
+    the cold runs are reported beside them.
+
+    Returns, per notebook, papermill execution seconds (warm), total seconds (with HTML export and
     manifest) and the ratio of each run to the floor run just before it; then the floor runs and
     the union-floor runs (one per round); then each notebook's own-floor runs, the ratio of each
-    run to its own-floor run, and the top-level packages the notebook imports beyond a bare kernel.
+    run to its own-floor run, the top-level packages the notebook imports beyond a bare kernel, the
+    per-cell seconds, and the cold runs' execution seconds.
     """
     plan = report.plan_suite(quarter="2025Q4", trust_type="acute")
     chosen = {}
     for job in plan.jobs:  # one job per notebook; the synthetic data
-        if job.dataset == "synthetic" and job.notebook not in chosen:
+        if job.dataset == "synthetic" and job.notebook not in chosen and (not only or job.notebook in only):
             chosen[job.notebook] = job
     src = floor_notebook(kernel, folder)
     union = floor_notebook(kernel, folder, UNION_FLOOR_SOURCE, "union-floor")
@@ -126,6 +135,7 @@ def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple:
     total = {name: [] for name in chosen}
     paired = {name: [] for name in chosen}
     cells = {name: [] for name in chosen}
+    cold = {name: [] for name in chosen}
     floors, union_floors = [], []
     k = 0
     report.export_html(nbformat.read(str(src), as_version=4), "warm-up")  # the runner makes its exporter once
@@ -135,16 +145,21 @@ def per_notebook(kernel: str, folder: Path, repeat: int) -> tuple:
             floors.append(floor_once(src, kernel, folder, k))
             own[name].append(floor_once(own_src[name], kernel, folder, k))
             k += 1
-            (r,) = report.build([job], output=folder / f"one-{i}", build_dir=folder / f"one-build-{i}", jobs=1,
-                                progress=False)
-            if not r.ok:
-                raise SystemExit(r.line())
+            build_dir = folder / f"one-build-{i}"
+            shutil.rmtree(report.parsed_cache(build_dir).folder, ignore_errors=True)
+            for run in ("cold", "warm"):
+                (r,) = report.build([job], output=folder / f"one-{i}-{run}", build_dir=build_dir, jobs=1,
+                                    progress=False)
+                if not r.ok:
+                    raise SystemExit(r.line())
+                if run == "cold":
+                    cold[name].append(r.execute_seconds)
             cells[name].append(cell_seconds(r.executed))
             execute[name].append(r.execute_seconds)
             total[name].append(r.seconds)
             paired[name].append(r.execute_seconds / floors[-1])
             own_paired[name].append(r.execute_seconds / own[name][-1])
-    return execute, total, paired, floors, union_floors, own, own_paired, imported, cells
+    return execute, total, paired, floors, union_floors, own, own_paired, imported, cells, cold
 
 
 def cell_seconds(executed: Path) -> list[tuple[str, float]]:
@@ -179,6 +194,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-suite", action="store_true")
+    ap.add_argument("--notebooks", nargs="*", help="only these notebooks (default: all five)")
     args = ap.parse_args(argv)
     # byte-compile the package as `make report` does (each kernel imports it afresh; where
     # PYTHONDONTWRITEBYTECODE is set nothing is cached otherwise)
@@ -187,8 +203,8 @@ def main(argv=None) -> int:
     print(f"cores: {os.cpu_count()}, kernel: {kernel}, python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        execute, total, paired, floors, union_floors, own, own_paired, imported, cells = per_notebook(
-            kernel, folder, args.repeat)
+        execute, total, paired, floors, union_floors, own, own_paired, imported, cells, cold = per_notebook(
+            kernel, folder, args.repeat, args.notebooks)
         f_med, f_min = statistics.median(floors), min(floors)
         u_med = statistics.median(union_floors)
         print(f"floor (kernel start + `{FLOOR_SOURCE}`, via papermill): median {f_med:.2f} s, "
@@ -196,20 +212,22 @@ def main(argv=None) -> int:
         print(f"union floor (the earlier floor: also imports sensitivity, funnel -> scipy.stats): median "
               f"{u_med:.2f} s over {len(union_floors)} runs")
         print(f"{'notebook (2025Q4 acute)':24s} {'execute s':>10s} {'x floor':>8s} {'<=1.5x':>7s} "
-              f"{'x union':>8s} {'own fl s':>8s} {'x own':>6s} {'<=1.5x':>7s} {'total s':>8s}   (medians of {args.repeat}; x floor = median of each run / the "
-              "floor run just before it; min/min ratio in brackets)")
+              f"{'x union':>8s} {'own fl s':>8s} {'x own':>6s} {'<=1.5x':>7s} {'total s':>8s} {'cold s':>7s}   (medians of "
+              f"{args.repeat}; warm cache; x floor = median of each run / the floor run just before it; min/min "
+              "ratio in brackets; cold s = first read of every file, cache emptied)")
         rows = {}
         for name in execute:
             e, t = statistics.median(execute[name]), statistics.median(total[name])
             ratio, ratio_min = statistics.median(paired[name]), min(execute[name]) / f_min
             o, o_ratio = statistics.median(own[name]), statistics.median(own_paired[name])
+            c = statistics.median(cold[name])
             rows[name] = {"execute_s": e, "total_s": t, "x_floor": ratio, "x_floor_min": ratio_min,
                           "x_union_floor": e / u_med, "own_floor_s": o, "x_own_floor": o_ratio,
                           "own_floor_imports": imported[name], "runs_s": execute[name],
                           "paired_ratios": paired[name], "own_floor_runs_s": own[name],
-                          "own_paired_ratios": own_paired[name]}
+                          "own_paired_ratios": own_paired[name], "cold_execute_s": c, "cold_runs_s": cold[name]}
             print(f"{name:24s} {e:10.2f} {ratio:8.2f} {'yes' if ratio <= 1.5 else 'NO':>7s} {e / u_med:8.2f} "
-                  f"{o:8.2f} {o_ratio:6.2f} {'yes' if o_ratio <= 1.5 else 'NO':>7s} {t:8.2f}   ({ratio_min:.2f})")
+                  f"{o:8.2f} {o_ratio:6.2f} {'yes' if o_ratio <= 1.5 else 'NO':>7s} {t:8.2f} {c:7.2f}   ({ratio_min:.2f})")
         for name in execute:
             print(f"  {name} imports beyond a bare kernel: {', '.join(imported[name])}")
         print("where the time goes (median seconds per code cell, as papermill records them; the first "

@@ -385,9 +385,10 @@ def _row_labels(ax, names, codes) -> None:
 
     Up to :data:`_TALL_ABOVE` rows these are ordinary tick labels. On a dense chart (the 134
     acute trusts) the labels are drawn by :func:`_fit` as one image strip beside the axes, in
-    the same font and size: matplotlib renders text glyph by glyph from Python, which for 134
-    labels took two thirds of the time the whole chart took to draw, where FreeType through
-    Pillow renders each whole label in C. The figure is a PNG either way (:func:`png_bytes`).
+    the same font and size: in matplotlib each label is a tick of several artists, laid out and
+    drawn one by one from Python (the 134-row caterpillar took 0.36 s with tick labels and 0.11 s
+    with the strip, matplotlib 3.10), where FreeType through Pillow renders each whole label in C.
+    The figure is a PNG either way (:func:`png_bytes`).
     """
     n = len(codes)
     labels = _labels(names, codes, dense=n > _TALL_ABOVE)
