@@ -924,11 +924,16 @@ def _nanmedian_last(x: np.ndarray) -> np.ndarray:
 
 
 def _group_index(*keys) -> tuple[np.ndarray, np.ndarray]:
-    """Group labels ``0..G-1`` and the first row of each group, for equal key tuples."""
-    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
-    codes = frame.groupby(list(frame.columns), sort=True, dropna=False).ngroup().to_numpy()
-    first = np.unique(codes, return_index=True)[1]
-    return codes, first
+    """Group labels ``0..G-1`` and the first row of each group, for equal key tuples.
+
+    Each key (an array of strings or booleans, one per row) is coded as integers, and the rows of
+    codes are grouped by one ``np.unique`` over them: groups are numbered in sorted key order, as
+    ``DataFrame.groupby(sort=True).ngroup()`` numbers them, without building a frame of up to 30
+    key columns (one per metric left out) for every evaluation.
+    """
+    codes = np.column_stack([np.unique(np.asarray(k), return_inverse=True)[1].ravel() for k in keys])
+    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    return inverse.ravel(), first
 
 
 def evaluate(data: SensitivityData, params: pd.DataFrame, *, res: Resolved | None = None) -> dict:

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nhs_league import sensitivity as sens
 from nhs_league.catalogue import DOMAINS
@@ -537,3 +539,18 @@ def test_sobol_on_one_trusts_rank(data):
     assert t["output"].eq(trust).all()
     with pytest.raises(MethodError, match="Sobol output"):
         sens.sobol_analysis(data, space, 128, output="not-a-trust")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(
+    st.lists(st.sampled_from(["a", "b", "mean", "median"]), min_size=n, max_size=n),
+    st.lists(st.booleans(), min_size=n, max_size=n),
+    st.lists(st.sampled_from(["x", "y"]), min_size=n, max_size=n))))
+def test_group_index_numbers_groups_as_a_sorted_groupby_does(keys):
+    """The numpy grouping gives pandas' sorted groupby numbering and the first row of each group."""
+    arrays = [np.asarray(k) for k in keys]
+    codes, first = sens._group_index(*arrays)
+    frame = pd.DataFrame({f"k{i}": a for i, a in enumerate(arrays)})
+    expected = frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy()
+    np.testing.assert_array_equal(codes, expected)
+    np.testing.assert_array_equal(first, [np.flatnonzero(expected == g)[0] for g in range(expected.max() + 1)])
