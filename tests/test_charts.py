@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import colorsys
 import io
+import re
 
 import matplotlib
 import matplotlib.image as mpimg
@@ -349,3 +350,12 @@ def test_chart_png_holds_exactly_the_drawn_pixels():
 def test_encode_png_rejects_what_it_cannot_write(bad):
     with pytest.raises(ValueError, match="encode_png needs"):
         charts.encode_png(bad)
+
+
+def test_funnel_denominators_are_labelled_in_plain_numbers(synthetic_charts):
+    """Log-scale denominators read "100", "1,000"; not powers of ten typeset as mathtext."""
+    for name in ("funnel", "funnels"):
+        fig = synthetic_charts[name]
+        charts.png_bytes(fig)  # tick labels are set when the figure is drawn
+        labels = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels() if t.get_text()]
+        assert labels and all(re.fullmatch(r"\d{1,3}(,\d{3})*", t) for t in labels), (name, labels)
