@@ -829,7 +829,7 @@ def _log_denominators(ax) -> None:
     """A log-scale x axis of denominators labelled in plain numbers, minor ticks unlabelled.
 
     matplotlib labels a log axis with powers of ten typeset as mathtext; the first such label in
-    a process builds the mathtext parser (about 0.15 s of the six-panel funnel chart, paid by
+    a process builds the mathtext parser (about 0.06 s of the six-panel funnel chart, paid by
     every trust-profile report), and an NHS reader reads "10,000" more easily than 10⁴.
     """
     ax.set_xscale("log")
