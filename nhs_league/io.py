@@ -240,14 +240,15 @@ def _read_bytes(p: Path) -> bytes:
         raise InputError(f"cannot read the file: {exc.strerror or exc}", file=p) from None
 
 
-def read_raw_csv(path, *, data: bytes | None = None) -> pd.DataFrame:
+def read_raw_csv(path, *, data: bytes | None = None, sha256: str | None = None) -> pd.DataFrame:
     """Read a CSV file as strings with canonical headers; reject Excel files and empty files.
 
     Rows that are entirely blank (a blank line, or only commas as spreadsheets leave them) are
     skipped; blank cells after the last column are ignored. ``attrs['lines']`` holds each row's
     line number in the file (the header is line 1), so messages name the right line even after
     a skipped blank line or a quoted cell that spans lines; ``attrs['sha256']`` is the hash of
-    the bytes read. ``data``, when given, are the file's bytes already read (not read again).
+    the bytes read. ``data``, when given, are the file's bytes already read (not read again), and
+    ``sha256`` their hash if already computed (not computed again).
     """
     p = Path(path)
     data = _read_bytes(p) if data is None else data
@@ -277,7 +278,7 @@ def read_raw_csv(path, *, data: bytes | None = None) -> pd.DataFrame:
     raw = pd.DataFrame({name: pd.array(list(map(str.strip, columns[j])), dtype="str")
                         for j, name in zip(keep, names)}, index=pd.RangeIndex(len(lines)))
     raw.attrs["path"] = str(p)
-    raw.attrs["sha256"] = hashlib.sha256(data).hexdigest()  # of the bytes parsed: the file is not read again
+    raw.attrs["sha256"] = sha256 or hashlib.sha256(data).hexdigest()  # of the bytes parsed, not read again
     raw.attrs["lines"] = np.asarray(lines, dtype=np.int64)
     raw.attrs["header_line"] = header_line
     return raw
@@ -655,7 +656,7 @@ def _read_part(p, problems: Problems, catalogue, cache: ParsedCache | None) -> p
         if hit is not None:
             return hit
     found = len(problems.items)
-    raw = read_raw_csv(p, data=data)  # read once: its kind picks the reader, which is handed the table
+    raw = read_raw_csv(p, data=data, sha256=sha)  # read once: its kind picks the reader, which is handed it
     part = (read_data_file(p, problems, catalogue=catalogue, raw=raw) if file_kind(raw) == "data"
             else read_league_file(p, problems, raw=raw))
     if cache is not None and len(problems.items) == found:
