@@ -158,6 +158,16 @@ CHOICES: dict[str, Choice] = {c.name: c for c in [
         "part that a domain-level fit cannot explain is kept and only the change a choice makes "
         "moves the trust. Anchored needs published averages (domain level).",
         params={}),
+    Choice(
+        "context_adjustment",
+        "Whether each trust's average is adjusted for the deprivation of its catchment.",
+        ("none", "deprivation"),
+        "deprivation = nhs_league.context.adjust_for_context on every scenario's averages: the residual "
+        "of the OLS regression of the average on the catchment IMD score, over the trusts in the "
+        "scenario's table, plus their mean average (trusts without a catchment keep their average); "
+        "then segments and ranks as usual. Needs catchment scores (with_context); on data without "
+        "them the choice stays 'none' and a note says so.",
+        params={}),
 ]}
 CHOICE_ORDER = tuple(CHOICES)
 
@@ -285,6 +295,7 @@ class SensitivityData:
     anchor: np.ndarray | None = None  # (n,) published averages (domain level)
     panel: Panel | None = None
     domain_scores: np.ndarray | None = None  # (n, 5) at domain level
+    context: np.ndarray | None = None  # (n,) catchment deprivation score (NaN: no catchment); with_context()
     notes: list = field(default_factory=list)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -313,6 +324,7 @@ class SensitivityData:
             "leave_out_domain": "none",
             "peer_set": "all",
             "baseline": "anchored" if self.anchor is not None else "direct",
+            "context_adjustment": "none",
         }
 
     def peer_mask(self, peer: str, exclude_subtypes=(SPECIALIST_SUBTYPE,)) -> np.ndarray:
@@ -356,6 +368,21 @@ class SensitivityData:
     def score_frame(self) -> pd.DataFrame:
         """The nominal scores as a trusts x columns DataFrame."""
         return pd.DataFrame(self.scores(self.nominal_scoring), index=self.trusts.index, columns=self.columns)
+
+
+def with_context(data: SensitivityData, scores) -> SensitivityData:
+    """A copy of ``data`` carrying each trust's catchment deprivation score (for ``context_adjustment``).
+
+    ``scores``: a Series by trust code (e.g. ``Context.table.set_index("Trust_code")["IMD_score"]``);
+    trusts it lacks get NaN (no adjustment).
+    """
+    x = pd.Series(scores, dtype=float).reindex(data.trusts.index).to_numpy(dtype=float)
+    if not np.isfinite(x).any():
+        raise InputError("no trust of the table has a catchment deprivation score", column="Trust_code")
+    missing = data.trusts.index[~np.isfinite(x)].tolist()
+    note = (f"catchment deprivation scores for {int(np.isfinite(x).sum())} of {data.n} trusts"
+            + (f"; without (never adjusted): {', '.join(map(str, missing))}" if missing else ""))
+    return replace(data, context=x, notes=list(data.notes) + [note], _cache={})
 
 
 def _subset_panel(panel: Panel, mask: np.ndarray) -> Panel:
@@ -745,6 +772,12 @@ def resolve(space: ScenarioSpace, data: SensitivityData) -> Resolved:
             if changes and not data.has_deficit_data:
                 raise MethodError("choice override cannot be applied: the data say nothing about which "
                                   "trusts are in deficit")
+        elif name == "context_adjustment":
+            if changes and data.context is None:
+                notes.append("choice context_adjustment not varied: the data carry no catchment deprivation "
+                             "scores (nhs_league.context; sensitivity --context)")
+                values[name] = [nominal[name]]
+                continue
         elif name == "baseline":
             if "anchored" in vals and data.anchor is None:
                 raise MethodError("choice baseline='anchored' cannot be applied: no published averages "
@@ -1009,6 +1042,15 @@ def evaluate(data: SensitivityData, params: pd.DataFrame, *, res: Resolved | Non
         if p != "all":
             included[col["peer_set"] == p] = data.peer_mask(p, ex)
     avg = np.where(included, avg, np.nan)
+    # deprivation adjustment, fitted per scenario over the trusts in its table
+    ctx_rows = np.flatnonzero(col["context_adjustment"] == "deprivation")
+    if len(ctx_rows):
+        if data.context is None:
+            raise MethodError("choice context_adjustment='deprivation' cannot be applied: the data carry no "
+                              "catchment deprivation scores")
+        from .context import adjust_for_context
+
+        avg[ctx_rows] = adjust_for_context(avg[ctx_rows], data.context)[0]
     # segments and ranks: one call per (segmentation, override, peer set), on the trusts in the table
     out = {k: np.zeros((R, n), dtype=np.int64) for k in ("raw_segment", "segment", "rank")}
     out["average_2dp"] = np.full((R, n), np.nan)
