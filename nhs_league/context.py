@@ -202,7 +202,7 @@ def read_index(path=None) -> pd.DataFrame:
     for c in raw.columns:
         m = _DOMAIN_SCORE.match(str(c))
         if c != score and m and _key(c) != _key(area):
-            names[f"IMD_{_key(m['name'])}_score"] = c
+            names[f"IMD_{re.sub(r'[^0-9a-z]+', '_', m['name'].lower()).strip('_')}_score"] = c
     codes = _codes(raw, area, p)
     dup = pd.Series(codes).duplicated().to_numpy()
     if dup.any():
@@ -406,6 +406,10 @@ def load_context(inputs, quarter: str, trust_type: str, method: Method | None = 
 # Association, with uncertainty
 # --------------------------------------------------------------------------------------------
 
+def _seq(seed) -> np.random.SeedSequence:
+    return seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+
+
 def _spearman_vec(x, y, axis=-1):
     from scipy.stats import rankdata
 
@@ -510,7 +514,7 @@ def association(ctx: Context, *, draws: int = 2000, coverage: float = 0.95, seed
     label = ctx.label
     pct = f"{coverage:.0%}"
     boot = f"{pct} bootstrap percentile range, {draws} resamples of trusts"
-    seeds = iter(np.random.SeedSequence(seed).spawn(64))
+    seeds = iter(_seq(seed).spawn(2 + len(ctx.domains) + 5 * (1 + len(ctx.domains))))
     rows = []
 
     def add(measure, group, r, interval):
@@ -642,9 +646,12 @@ def rank_sets(ctx: Context, inputs=None, *, coverage: float = 0.95, draws: int =
 
     t = ctx.table.set_index("Trust_code")
     est = t["Average_score"].astype(float).dropna()
-    rep_seed, rank_seed = np.random.SeedSequence(seed).spawn(2)
+    rep_seed, rank_seed = _seq(seed).spawn(2)
+    from .realdata import SOURCE_NOTE
+
     panel = None
-    if inputs is not None and len(inputs.metrics) and "metric_id" in inputs.metrics:
+    extract = inputs is not None and inputs.league.attrs.get("source") == SOURCE_NOTE  # a few raw values only
+    if inputs is not None and not extract and len(inputs.metrics) and "metric_id" in inputs.metrics:
         try:
             panel = build_panel(inputs, ctx.quarter, ctx.trust_type)
         except InputError:

@@ -78,6 +78,25 @@ def default_extract_path(shared=None) -> Path:
     return root / "data-raw" / EXTRACT_FOLDER / EXTRACT_FILE
 
 
+def is_extract(path) -> bool:
+    """Whether ``path`` is the extract: its file name, or a CSV header with the extract's own columns
+    (``trust_code``, ``average_metric_score``, ``league_rank``, ...), which no official file has.
+
+    >>> is_extract("/nowhere/nof_q3_2025_26_extract.csv")
+    True
+    """
+    p = Path(path)
+    if p.name == EXTRACT_FILE:
+        return True
+    try:
+        with open(p, encoding="utf-8-sig", errors="replace") as fh:
+            header = fh.readline()
+    except OSError:
+        return False
+    cols = {c.strip().strip('"') for c in header.split(",")}
+    return set(_REQUIRED) <= cols
+
+
 def _floats(raw: pd.DataFrame, col: str, path) -> np.ndarray:
     s = raw[col]
     vals = pd.to_numeric(s.where(s != "", None), errors="coerce").to_numpy(dtype=float)
@@ -235,4 +254,4 @@ def wide(metrics: pd.DataFrame, metric_ids, *, trust_type: str | None = None) ->
     return out
 
 
-__all__ = ["read_extract", "default_extract_path", "wide", "SOURCE_NOTE", "EXTRACT_TRUST_TYPES"]
+__all__ = ["read_extract", "is_extract", "default_extract_path", "wide", "SOURCE_NOTE", "EXTRACT_TRUST_TYPES"]

@@ -38,6 +38,7 @@ class Loaded:
     method: Method
     catalogue: pd.DataFrame
     notes: list = field(default_factory=list)  # printed by print_notes() once the command has its result
+    extract: bool = False  # the third-party real Q3 extract: published averages and domain scores, no metric scores
 
     def panel(self, *, require_metrics=True) -> Panel:
         return build_panel(self.inputs, self.quarter, self.trust_type, catalogue=self.catalogue,
@@ -56,11 +57,30 @@ def load(args) -> Loaded:
     trust_type = parse_trust_type(args.trust_type)
     catalogue = load_catalogue(args.catalogue)
     problems = Problems()
-    inputs = read_inputs(args.inputs, problems, catalogue=catalogue)
+    inputs = read_any_inputs(args.inputs, problems, catalogue=catalogue)
     quarter = select_quarter(inputs, args.quarter)
     method = load_method(args.method) if args.method else default_method_for(quarter)
     notes = notes_for(inputs) + quarter_notes(inputs, quarter)
-    return Loaded(inputs, quarter, trust_type, method, catalogue, notes)
+    from ..realdata import SOURCE_NOTE
+
+    return Loaded(inputs, quarter, trust_type, method, catalogue, notes,
+                  extract=inputs.league.attrs.get("source") == SOURCE_NOTE)
+
+
+def read_any_inputs(paths, problems: Problems, *, catalogue=None) -> Inputs:
+    """Official data and league-table files, or the third-party real Q3 2025/26 extract on its own
+    (recognised by its header; read by :func:`nhs_league.realdata.read_extract`, as ``report`` does)."""
+    from ..realdata import is_extract, read_extract
+
+    extract = [p for p in paths if is_extract(p)]
+    if not extract:
+        return read_inputs(paths, problems, catalogue=catalogue)
+    if len(paths) > 1:
+        from ..errors import InputError
+
+        raise InputError("the real-data extract must be read on its own, not with other files",
+                         file=extract[0], column="INPUT")
+    return read_extract(extract[0])
 
 
 def print_notes(notes) -> None:
@@ -106,6 +126,8 @@ def notes_for(inputs: Inputs) -> list[str]:
                    f"{', '.join(inputs.unknown_metrics)}")
     if inputs.synthetic:
         out.append("the input is SYNTHETIC data: results are not about real trusts")
+    if any(getattr(t, "attrs", {}).get("source") for t in (inputs.metrics, inputs.league)):
+        out.append(f"input: {inputs.league.attrs.get('source') or inputs.metrics.attrs.get('source')}")
     return out
 
 

@@ -167,6 +167,11 @@ def run(args) -> int:
         raise InputError("'ranks' needs a NOF data file (metric rows): a league-table file alone carries only "
                          "the averages, not the metric scores the uncertainty is built from",
                          file=", ".join(sorted(ld.inputs.files)) or None, column="Metric_ID")
+    if ld.extract:
+        raise InputError("the real-data extract holds no per-metric scores (OF1xxx rows), which the rank sets' "
+                         "uncertainty is built from: 'ranks' cannot run on it (nhs-league context gives rank sets "
+                         "from a bootstrap over the published domain scores)",
+                         file=", ".join(sorted(ld.inputs.files)), column="Metric_ID")
     if args.denominators and args.source != "sampling":
         raise MethodError("--denominators is used only with --source sampling")
     den = read_denominators(args.denominators) if args.denominators else None

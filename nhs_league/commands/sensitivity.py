@@ -56,6 +56,14 @@ def register(sub) -> None:
                    help="Sobol base sample, a power of 2 (default: the space's sobol_n_base, else 1024)")
     p.add_argument("--oat-draws", type=int, default=None,
                    help="scenarios per random weight scheme in the one-at-a-time runs (default: the space's)")
+    p.add_argument("--context", action="store_true",
+                   help="vary the deprivation adjustment too (choice context_adjustment): join catchment "
+                        "deprivation scores (default: the shared OHID catchments and IMD 2019, or the SYNTHETIC "
+                        "ones for synthetic input)")
+    p.add_argument("--catchment", default=None, metavar="FILE",
+                   help="with --context: catchment CSV (trust code, area code, share of the trust's patients)")
+    p.add_argument("--index", default=None, metavar="FILE",
+                   help="with --context: area deprivation CSV (area code, Score, <Domain>_Score columns)")
     p.set_defaults(run=run)
 
 
@@ -81,8 +89,23 @@ def run(args) -> int:
                                 f"{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}: "
                                 "pass --force to overwrite")
     ld = load(args)
-    data = sens.from_inputs(ld.inputs, ld.quarter, ld.trust_type, ld.method, level=args.level,
+    level = args.level
+    if ld.extract:  # its raw OF00xx values are a handful of metrics, not the basket: domain level only
+        if level == "metric":
+            raise InputError("the real-data extract holds no per-metric scores: use --level domain (or auto)",
+                             file=", ".join(sorted(ld.inputs.files)), column="--level")
+        level = "domain"
+    data = sens.from_inputs(ld.inputs, ld.quarter, ld.trust_type, ld.method, level=level,
                             catalogue=ld.catalogue)
+    if args.context:
+        from ..context import SCORE, load_context
+
+        cx = load_context(ld.inputs, ld.quarter, ld.trust_type, ld.method, catchment=args.catchment,
+                          index=args.index)
+        data = sens.with_context(data, cx.table.set_index("Trust_code")[SCORE])
+        ld.notes.extend(cx.notes)
+    elif args.catchment or args.index:
+        raise InputError("--catchment and --index are used only with --context", column="--context")
     space = sens.load_space(args.space or ("domain" if data.level == "domain" else "default"))
     n_base = int(args.sobol_n if args.sobol_n is not None else space.settings.get("sobol_n_base", 1024))
     mc = sens.monte_carlo(data, space, args.scenarios, seed=args.seed)

@@ -20,7 +20,7 @@ def register(sub) -> None:
 def run(args) -> int:
     check_output_file(args)
     ld = load(args)
-    if ld.has_metrics or not ld.has_league:
+    if (ld.has_metrics and not ld.extract) or not ld.has_league:
         table = league_table(ld.panel(), ld.method)  # without rows of either kind: the panel names the problem
     else:
         table = league_table_from_published(ld.inputs, ld.quarter, ld.trust_type, ld.method)
