@@ -882,3 +882,85 @@ def write_year(output=None, *, seed: int = DEFAULT_SEED, force: bool = False) ->
             raise OutputExistsError(f"{existing[0]} exists ({len(existing)} of the {len(targets)} synthetic files "
                                     "do): pass --force to overwrite them")
     return [atomic_write_text(p, files[rel], force=force) for p, rel in zip(targets, files)]
+
+
+# ----------------------------------------------------------------------------- synthetic catchments
+
+CONTEXT_AREAS = 140  # fictional areas, codes ZA0001...
+CONTEXT_EXTRA_TRUSTS = ("ZZ901", "ZZ902")  # catchment trusts in no league (the context join names them)
+CONTEXT_DOMAINS = ("Income", "Employment", "Education", "Health", "Crime", "Housing_and_Access", "Environment")
+
+
+def context_dir(output=None) -> Path:
+    """Where the synthetic catchments go: the folder ``context`` beside the year's folder
+    (``data/synthetic/context/`` for the default output)."""
+    return Path(DEFAULT_OUTPUT if output is None else output).parent / "context"
+
+
+def generate_context(seed: int = DEFAULT_SEED) -> dict[str, str]:
+    """SYNTHETIC catchments of the synthetic acute trusts and a SYNTHETIC area deprivation index.
+
+    Two files in the shapes of ``nhs_league.context`` (the OHID catchment and the IMD 2019 by local
+    authority): ``synthetic-trust-catchment.csv`` (``trust_code, area_code, share``: each acute
+    trust draws 2-8 fictional areas of its own region, with Dirichlet shares) and
+    ``synthetic-area-deprivation.csv`` (``area_code, Score`` and seven ``<Domain>_Score``
+    columns, invented around the overall score). Two extra trusts (:data:`CONTEXT_EXTRA_TRUSTS`)
+    have catchments but are in no league. Every row is marked ``Data_source = SYNTHETIC``; no
+    number describes a real place. Deprivation is drawn independently of the trusts' synthetic
+    quality, so any association found in it is noise.
+
+    >>> f = generate_context(2025)
+    >>> sorted(f), f == generate_context(2025)
+    (['synthetic-area-deprivation.csv', 'synthetic-trust-catchment.csv'], True)
+    """
+    seed = int(seed)
+    if seed < 0:
+        raise ValueError("seed must be a non-negative integer")
+    rng_names = np.random.default_rng([seed, 0])
+    acute = _make_trusts(rng_names, _place_names(rng_names))["acute"]
+    rng = np.random.default_rng([seed, 99])
+    areas = np.array([f"ZA{i + 1:04d}" for i in range(CONTEXT_AREAS)], dtype=object)
+    area_region = np.array(REGIONS, dtype=object)[np.arange(CONTEXT_AREAS) % len(REGIONS)]
+    score = np.clip(np.exp(rng.normal(np.log(20.0), 0.45, CONTEXT_AREAS)), 4.0, 60.0)
+    z = (np.log(score) - np.log(20.0)) / 0.45
+    doms = {
+        "Income": np.clip(0.13 + 0.05 * z + rng.normal(0, 0.015, CONTEXT_AREAS), 0.02, 0.5),
+        "Employment": np.clip(0.10 + 0.035 * z + rng.normal(0, 0.012, CONTEXT_AREAS), 0.02, 0.4),
+        "Education": np.clip(20 + 8 * z + rng.normal(0, 4, CONTEXT_AREAS), 1, 70),
+        "Health": 0.6 * z + rng.normal(0, 0.35, CONTEXT_AREAS),
+        "Crime": 0.5 * z + rng.normal(0, 0.4, CONTEXT_AREAS),
+        "Housing_and_Access": np.clip(20 + 2 * z + rng.normal(0, 6, CONTEXT_AREAS), 3, 60),
+        "Environment": np.clip(20 + 3 * z + rng.normal(0, 8, CONTEXT_AREAS), 2, 70),
+    }
+    index = pd.DataFrame({"area_code": areas, "Score": np.round(score, 6)})
+    for d in CONTEXT_DOMAINS:
+        index[f"{d}_Score"] = np.round(doms[d], 6)
+    index["Data_source"] = SYNTHETIC_MARK
+    codes = list(acute.codes) + list(CONTEXT_EXTRA_TRUSTS)
+    regions = list(acute.regions) + [REGIONS[0], REGIONS[1]]
+    by_region = {r: np.flatnonzero(area_region == r) for r in REGIONS}
+    parts = []
+    for code, region in zip(codes, regions):  # ~136 trusts, once per generation: not a hot path
+        pool = by_region[region]
+        k = int(rng.integers(2, 9))
+        pick = np.sort(rng.choice(pool, size=min(k, len(pool)), replace=False))
+        share = rng.dirichlet(np.full(len(pick), 0.8))
+        share = np.round(share / share.sum(), 9)
+        share[-1] = round(1.0 - share[:-1].sum(), 9)
+        parts.append(pd.DataFrame({"trust_code": code, "area_code": areas[pick], "share": share}))
+    catchment = pd.concat(parts, ignore_index=True)
+    catchment["Data_source"] = SYNTHETIC_MARK
+    return {"synthetic-area-deprivation.csv": csv_text(index), "synthetic-trust-catchment.csv": csv_text(catchment)}
+
+
+def write_context(output=None, *, seed: int = DEFAULT_SEED, force: bool = False) -> list[Path]:
+    """Write :func:`generate_context` into ``output`` (default :func:`context_dir`); refuses to
+    overwrite without ``force``; atomic."""
+    root = Path(output) if output is not None else context_dir()
+    files = generate_context(seed)
+    targets = [root / name for name in files]
+    if not force:
+        existing = [p for p in targets if p.exists()]
+        if existing:
+            raise OutputExistsError(f"{existing[0]} exists: pass --force to overwrite the synthetic catchments")
+    return [atomic_write_text(p, files[p.name], force=force) for p in targets]

@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..synth import DEFAULT_OUTPUT, DEFAULT_SEED, write_year
+from ..files import OutputExistsError
+
+from ..synth import DEFAULT_OUTPUT, DEFAULT_SEED, context_dir, generate_context, write_context, write_year
 
 
 def _seed(text: str) -> int:
@@ -24,8 +26,9 @@ def register(sub) -> None:
         "synth", help="write the SYNTHETIC 2025/26 year (fictional trusts)",
         description="Write a whole SYNTHETIC 2025/26 year (Q1-Q4; 134 acute, 61 mental health and "
                     "community, 10 ambulance fictional trusts) as NHS England data and league-table "
-                    "CSV files. The same seed always gives byte-identical files. Existing files are "
-                    "not overwritten without --force.")
+                    "CSV files, and SYNTHETIC catchments and an area deprivation index for the acute trusts (in the "
+                    "folder 'context' beside the year's folder). The same seed always gives byte-identical "
+                    "files. Existing files are not overwritten without --force.")
     p.add_argument("--output", default=None, metavar="DIR",
                    help=f"folder to write into (default: {DEFAULT_OUTPUT})")
     p.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
@@ -35,8 +38,13 @@ def register(sub) -> None:
 
 def run(args) -> int:
     out = Path(args.output) if args.output else DEFAULT_OUTPUT
+    ctx_dir = context_dir(out)
+    existing = [ctx_dir / n for n in generate_context(args.seed) if (ctx_dir / n).exists()]
+    if existing and not args.force:  # refuse before anything is written
+        raise OutputExistsError(f"{existing[0]} exists: pass --force to overwrite the synthetic files")
     paths = write_year(out, seed=args.seed, force=args.force)
+    paths += write_context(ctx_dir, seed=args.seed, force=args.force)
     size = sum(p.stat().st_size for p in paths)
-    print(f"nhs-league: wrote {len(paths)} SYNTHETIC files ({size / 1e6:.1f} MB, seed {args.seed}) to {out}",
+    print(f"nhs-league: wrote {len(paths)} SYNTHETIC files ({size / 1e6:.1f} MB, seed {args.seed}) to {out} and {ctx_dir}",
           file=sys.stderr)
     return 0
