@@ -908,6 +908,10 @@ def scenario_params(data: SensitivityData, space=None, **choices) -> pd.DataFram
     sp = load_space(space) if space is not None else ScenarioSpace("single", "", {})
     sp = sp.with_choices(**{k: {**sp.choices.get(k, {}), "values": [v]} for k, v in choices.items()})
     res = resolve(sp, data)
+    for k, v in choices.items():  # a value asked for by name is never replaced by the nominal one
+        if str(v) not in res.values[k] and str(v) not in ("each",):
+            why = [n for n in res.notes if k in n]
+            raise MethodError(f"choice {k}={v!r} cannot be applied" + (f": {why[0]}" if why else ""))
     cols = {k: [res.values[k][0]] for k in CHOICE_ORDER}
     return _params_frame(data, res, cols, np.zeros(1, np.int64), _weight_bank(data, res, 1, seed))
 
