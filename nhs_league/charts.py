@@ -58,6 +58,7 @@ __all__ = [
     "segment_counts", "caterpillar", "rank_sets", "segment_probabilities", "rank_shifts",
     "sobol_indices", "concordance", "metric_profile", "funnel", "trend", "movement", "rank_bands",
     "funnels", "note", "png_bytes", "encode_png", "HTMLFragment", "box_stats",
+    "context_scatter", "quintile_chart", "segment_shares", "context_movers",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -1033,3 +1034,152 @@ def rank_bands(summary: pd.DataFrame, *, synthetic: bool, title: str | None = No
     return finish(fig, title or "League rank under plausible method choices (Monte Carlo)",
                   "Shows the range of ranks each trust takes when the method choices vary together; does not "
                   "show statistical noise in the data, nor which method is right.", synthetic=synthetic)
+
+
+# --------------------------------------------------------------------------------------
+# Context: catchment deprivation (nhs_league.context)
+# --------------------------------------------------------------------------------------
+def context_scatter(table: pd.DataFrame, fit: pd.DataFrame, *, synthetic: bool, score: str = "IMD_score",
+                    score_label: str = "Catchment deprivation (IMD 2019 score; higher = more deprived)",
+                    interval_label: str = "95% confidence band of the fitted line",
+                    title: str | None = None, caption: str | None = None) -> Figure:
+    """Average score against catchment deprivation, one point per trust coloured by segment,
+    with the fitted line and its band.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per trust: ``score``, ``Average_score``, ``Segment``.
+    fit : pandas.DataFrame
+        Columns ``x``, ``mean``, ``lower``, ``upper`` (the fitted line and its band over a grid).
+    """
+    fig = _figure("wide")
+    ax = fig.add_subplot()
+    ax.fill_between(fit["x"], fit["lower"], fit["upper"], color=OKABE_ITO["grey"], alpha=0.3, lw=0,
+                    label=interval_label, zorder=1)
+    ax.plot(fit["x"], fit["mean"], color="black", lw=1.5, label="fitted line (OLS of the average on deprivation)",
+            zorder=2)
+    for s in sorted(table["Segment"].dropna().unique()):
+        d = table[table["Segment"] == s]
+        ax.scatter(d[score], d["Average_score"], s=22, color=SEGMENT_COLOURS.get(int(s), "#999999"),
+                   edgecolor="black", linewidth=0.4, label=f"segment {int(s)} ({len(d)} trusts)", zorder=3)
+    ax.set_xlabel(score_label, fontsize=FONT["label"])
+    ax.set_ylabel("Average metric score (1 = best, 4 = worst)", fontsize=FONT["label"])
+    ax.tick_params(labelsize=FONT["tick"])
+    ax.legend(fontsize=FONT["tick"], loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Average score against catchment deprivation",
+                  caption or ("Shows each trust's average against the deprivation of the areas its admitted "
+                              "patients come from, with the fitted line; an ecological association, not an effect "
+                              "of deprivation on care."), synthetic=synthetic)
+
+
+def quintile_chart(assoc: pd.DataFrame, measures, *, synthetic: bool, groups, ylabel: str,
+                   interval_label: str = "95% interval", title: str | None = None,
+                   caption: str | None = None, size: str = "wide") -> Figure:
+    """Per deprivation quintile: one panel per measure, the estimate with its interval.
+
+    Parameters
+    ----------
+    assoc : pandas.DataFrame
+        :func:`nhs_league.context.association` (``Measure``, ``Group``, ``Estimate``, ``Low``, ``High``, ``N``).
+    measures : list of (measure, panel title)
+    groups : list of str
+        The ``Group`` values in order (quintile 1 ... 5); shown as 1-5 on the x axis.
+    """
+    k = len(measures)
+    cols = min(k, 3)
+    rows = int(np.ceil(k / cols))
+    fig = _figure(size)
+    a = assoc.set_index(["Measure", "Group"])
+    x = np.arange(1, len(groups) + 1)
+    first = None
+    for j, (measure, label) in enumerate(measures):
+        ax = fig.add_subplot(rows, cols, j + 1, sharey=first)
+        first = first or ax
+        d = a.loc[measure].reindex(groups)
+        est, lo, hi = (d[c].to_numpy(float) for c in ("Estimate", "Low", "High"))
+        ax.errorbar(x, est, yerr=np.vstack([est - lo, hi - est]), fmt="o", color=PRIMARY, ecolor=PRIMARY,
+                    capsize=3, ms=5, lw=1.2)
+        ax.set_title(label, fontsize=FONT["label"])
+        ax.set_xticks(x, [str(i) for i in x])
+        ax.set_xlim(0.5, len(groups) + 0.5)
+        ax.tick_params(labelsize=FONT["tick"])
+        ax.spines[["top", "right"]].set_visible(False)
+        if j % cols == 0:
+            ax.set_ylabel(ylabel, fontsize=FONT["label"] if rows == 1 else FONT["tick"])
+        if j >= k - cols:
+            ax.set_xlabel("Deprivation quintile", fontsize=FONT["tick"])
+    return finish(fig, title or "By deprivation quintile",
+                  caption or (f"Points: the mean in each fifth of trusts by catchment deprivation (1 = least, 5 = most "
+                              f"deprived); bars: {interval_label}. Does not show any trust's own position."),
+                  synthetic=synthetic)
+
+
+def segment_shares(assoc: pd.DataFrame, *, synthetic: bool, groups, segments=(1, 2, 3, 4),
+                   interval_label: str = "95% Wilson interval", title: str | None = None) -> Figure:
+    """Per deprivation quintile: the share of its trusts in each segment, with intervals."""
+    fig = _figure("small")
+    ax = fig.add_subplot()
+    a = assoc.set_index(["Measure", "Group"])
+    x = np.arange(1, len(groups) + 1)
+    width = 0.8 / len(segments)
+    for j, s in enumerate(segments):
+        key = f"share_segment_{s}"
+        if key not in a.index.get_level_values(0):
+            continue
+        d = a.loc[key].reindex(groups)
+        est, lo, hi = (100 * d[c].to_numpy(float) for c in ("Estimate", "Low", "High"))
+        off = (j - (len(segments) - 1) / 2) * width
+        ax.bar(x + off, est, width * 0.9, color=SEGMENT_COLOURS.get(s, "#999999"), edgecolor="black", lw=0.4,
+               label=f"segment {s}")
+        ax.errorbar(x + off, est, yerr=np.vstack([est - lo, hi - est]), fmt="none", ecolor="black", capsize=2,
+                    lw=0.8)
+    ax.set_xticks(x, [f"quintile {i}" for i in x])
+    ax.set_xlabel("Deprivation quintile (1 = least, 5 = most deprived)", fontsize=FONT["label"])
+    ax.set_ylabel("Share of the quintile's trusts (%)", fontsize=FONT["label"])
+    ax.tick_params(labelsize=FONT["tick"])
+    ax.legend(fontsize=FONT["tick"], loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              title=f"bars: share; lines: {interval_label}", title_fontsize=FONT["tick"])
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Segments by deprivation quintile",
+                  "Shows the share of each quintile's trusts in each segment with its interval; about 26 trusts "
+                  "per quintile, so the intervals are wide.", synthetic=synthetic)
+
+
+def context_movers(movers: pd.DataFrame, *, synthetic: bool, title: str | None = None) -> Figure:
+    """League rank with the published method and in the deprivation-adjusted league, for the
+    trusts that move most (arrows from the league's rank to the adjusted rank).
+
+    Parameters
+    ----------
+    movers : pandas.DataFrame
+        :func:`nhs_league.context.movers`: ``Trust_code``, ``Trust_name``, ``Rank``, ``Adjusted_rank``,
+        ``Segment``, ``Adjusted_segment``, ``Direction``.
+    """
+    n = len(movers)
+    fig = _figure("wide")
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    r0 = movers["Rank"].to_numpy(float)
+    r1 = movers["Adjusted_rank"].to_numpy(float)
+    up = r1 < r0
+    for yi, a, b, u in zip(y, r0, r1, up):
+        ax.annotate("", xy=(b, yi), xytext=(a, yi),
+                    arrowprops=dict(arrowstyle="->", color=PRIMARY if u else SECONDARY, lw=1.6))
+    ax.plot(r0, y, "|", color="black", ms=10, label="league rank (published method)")
+    ax.plot(r1[up], y[up], "o", color=PRIMARY, ms=4, label="adjusted rank: moves up")
+    ax.plot(r1[~up], y[~up], "o", color=SECONDARY, ms=4, label="adjusted rank: moves down")
+    seg = [f"{a}→{b}" if a != b else "" for a, b in zip(movers["Segment"], movers["Adjusted_segment"])]
+    for yi, s, a, b in zip(y, seg, r0, r1):
+        if s:
+            ax.text(max(a, b) + 1.5, yi, f"segment {s}", va="center", fontsize=FONT["tick"], color="#333333")
+    _row_labels(ax, movers["Trust_name"], movers["Trust_code"])
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlabel("League rank (1 = best; by segment, then average)", fontsize=FONT["label"])
+    ax.tick_params(axis="x", labelsize=FONT["tick"])
+    ax.legend(fontsize=FONT["tick"], loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Biggest movers in the deprivation-adjusted league",
+                  "Shows the trusts whose league rank changes most when averages are adjusted for catchment "
+                  "deprivation; the adjustment is one modelling choice, not a corrected league.", synthetic=synthetic)

@@ -37,11 +37,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalogue import DOMAIN_SCORE_IDS, DOMAINS
+from .catalogue import DOMAIN_LABELS, DOMAIN_SCORE_IDS, DOMAINS
 from .errors import InputError
 from .io import SYNTHETIC_MARK, file_sha256, rows_for
 from .methods import Method, default_method_for
 from .pipeline import DATA_LABEL, classify
+from .quarters import Quarter
 
 CONTEXT_FOLDER = "context_deprivation"
 CATCHMENT_FILE = "ohid_acute_trust_catchment_ltla21.csv"
@@ -511,6 +512,10 @@ def association(ctx: Context, *, draws: int = 2000, coverage: float = 0.95, seed
     import statsmodels.formula.api as smf
 
     d = ctx.with_catchment
+    if len(d) < 10:
+        raise InputError(f"only {len(d)} trust(s) of the {ctx.trust_type} league have a catchment: an association "
+                         "needs at least 10 (check that the catchment file uses the league's trust codes)",
+                         column="trust_code")
     label = ctx.label
     pct = f"{coverage:.0%}"
     boot = f"{pct} bootstrap percentile range, {draws} resamples of trusts"
@@ -785,6 +790,61 @@ def shift_summary(adjusted: pd.DataFrame) -> dict:
     return out
 
 
+def fitted_line(ctx: Context, *, coverage: float = 0.95, points: int = 50) -> pd.DataFrame:
+    """The simple OLS line of the average on the catchment score, with its confidence band (HC3).
+
+    Columns ``x``, ``mean``, ``lower``, ``upper``: the fitted mean average at ``points`` values
+    of the score over its observed range, and the ``coverage`` confidence band of that mean
+    (statsmodels ``get_prediction``; HC3 robust covariance). The band is for the line, not for
+    single trusts.
+    """
+    import statsmodels.formula.api as smf
+
+    d = ctx.with_catchment
+    fit = smf.ols(f"Average_score ~ {SCORE}", data=d).fit(cov_type="HC3")
+    grid = pd.DataFrame({SCORE: np.linspace(d[SCORE].min(), d[SCORE].max(), points)})
+    pr = fit.get_prediction(grid).summary_frame(alpha=1 - coverage)
+    return pd.DataFrame({"x": grid[SCORE].to_numpy(), "mean": pr["mean"].to_numpy(),
+                         "lower": pr["mean_ci_lower"].to_numpy(), "upper": pr["mean_ci_upper"].to_numpy()})
+
+
+def _sign_words(lo: float, hi: float) -> str:
+    if lo > 0:
+        return "more deprived catchments go with worse (higher) scores"
+    if hi < 0:
+        return "more deprived catchments go with better (lower) scores"
+    return "the interval includes zero, so no association is shown"
+
+
+def headline(ctx: Context, assoc: pd.DataFrame, adjusted: pd.DataFrame) -> str:
+    """The sentence a reader takes away: the association with its interval, and what the
+    adjustment does to the league, with the rank sets' verdict."""
+    a = assoc.set_index(["Measure", "Group"])
+    al, ns = a.loc[("spearman_imd_average", "all")], a.loc[("spearman_imd_average", "non-specialist")]
+    b = a.loc[("ols_imd_per_10_points", "with subtype and region")]
+    s = shift_summary(adjusted)
+    cov = str(al["Interval"]).split(" ")[0]
+    parts = [
+        f"Across the {int(al['N'])} {ctx.trust_type} trusts of {Quarter.parse(ctx.quarter).label}, the Spearman correlation between "
+        f"catchment deprivation and the average score is {al['Estimate']:.2f} ({cov} bootstrap range "
+        f"{al['Low']:.2f} to {al['High']:.2f}; {_sign_words(al['Low'], al['High'])}); among the {int(ns['N'])} "
+        f"non-specialist trusts it is {ns['Estimate']:.2f} ({ns['Low']:.2f} to {ns['High']:.2f}).",
+        f"With subtype and region held fixed, 10 more IMD points go with {b['Estimate']:+.3f} average-score points "
+        f"({cov} confidence interval {b['Low']:+.3f} to {b['High']:+.3f}, robust standard errors).",
+    ]
+    doms = [(m[len("spearman_imd_"):], r) for (m, g), r in a.iterrows()
+            if m.startswith("spearman_imd_") and m != "spearman_imd_average" and (r["Low"] > 0 or r["High"] < 0)]
+    if doms:
+        parts.append("Domains whose interval excludes zero: " + "; ".join(
+            f"{DOMAIN_LABELS.get(d, d).lower()} {r['Estimate']:.2f} ({r['Low']:.2f} to {r['High']:.2f})" for d, r in doms) + ".")
+    sets = (f"{s['outside_rank_set']} of {s['with_rank_set']} trusts' adjusted average-score ranks fall outside "
+            f"their {cov} rank confidence set" if s["with_rank_set"] else "no rank sets were computed")
+    parts.append(
+        f"Adjusting the averages for deprivation moves trusts {s['mean_abs_rank_shift']:.1f} league places on "
+        f"average (largest {s['max_abs_rank_shift']}) and changes {s['segment_changes']} segment(s); {sets}.")
+    return " ".join(parts)
+
+
 def trust_context_table(ctx: Context) -> pd.DataFrame:
     """``trust_context.csv``: trust, catchment scores, subtype, region, average, segment, rank."""
     t = ctx.table
@@ -799,5 +859,5 @@ def trust_context_table(ctx: Context) -> pd.DataFrame:
 
 __all__ = ["read_catchment", "read_index", "catchment_scores", "trust_context", "load_context", "Context",
            "association", "regression", "adjust_for_context", "adjusted_league", "rank_sets", "movers",
-           "shift_summary", "trust_context_table", "spearman_interval", "domain_basket_se", "default_paths",
+           "shift_summary", "trust_context_table", "fitted_line", "headline", "spearman_interval", "domain_basket_se", "default_paths",
            "synthetic_paths"]

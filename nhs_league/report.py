@@ -368,7 +368,9 @@ def capabilities(inputs: Inputs, quarter: str, trust_type: str) -> set[str]:
     * ``table``: a league table can be made (metric data or a league-table file);
     * ``metric_scores``: metric-level data, so the basket bootstrap and the rank sets work;
     * ``domain_scores``: published domain scores (``OF4000``-``OF4005``);
-    * ``previous_quarter``: metric-level data for the quarter before as well.
+    * ``previous_quarter``: metric-level data for the quarter before as well;
+    * ``catchments``: acute trusts, and the default catchment and deprivation files for the data
+      (the SYNTHETIC ones in ``data/synthetic/context/`` or the shared ones) are there.
 
     The real-data extract holds no per-metric scores, so it never has ``metric_scores``.
     """
@@ -383,6 +385,11 @@ def capabilities(inputs: Inputs, quarter: str, trust_type: str) -> set[str]:
     here = rows_for(m, quarter, trust_type)
     if len(here) or len(rows_for(lg, quarter, trust_type)):
         out.add("table")
+    if "table" in out and trust_type == "acute":  # catchments exist for acute trusts only
+        from .context import default_paths, synthetic_paths
+
+        if all(p.is_file() for p in (synthetic_paths() if inputs.synthetic else default_paths())):
+            out.add("catchments")
     if not extract and len(here) and here["metric_id"].isin(scored).any():
         out.add("metric_scores")
     if len(here) and here["metric_id"].isin(list(DOMAIN_SCORE_IDS.values())).any():

@@ -21,7 +21,7 @@ from conftest import DATA_HEADER_Q3, LEAGUE_HEADER_Q3, csv_bytes
 from nhs_league import report
 
 NOTEBOOKS = sorted(report.NOTEBOOK_DIR.glob("*.ipynb"))
-EXPECTED = {"league_table", "rank_uncertainty", "sensitivity", "trust_profile", "quarter_comparison"}
+EXPECTED = {"league_table", "rank_uncertainty", "sensitivity", "trust_profile", "quarter_comparison", "context"}
 SCRIPT_NAME = "<script>alert(1)</script> Hospital NHS Trust"
 
 # --------------------------------------------------------------------------------------
@@ -90,6 +90,24 @@ def write_league_only(folder: Path) -> Path:
 
 
 FAST = {"draws": 60, "scenarios": 60, "sobol_n_base": 16}
+
+
+def write_fixture_context(folder: Path, *, n: int = 12, seed: int = 7) -> dict:
+    """SYNTHETIC catchments of the fixture trusts over four areas, and the areas' index."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    areas = ["ZA1", "ZA2", "ZA3", "ZA4"]
+    rows = []
+    for i in range(1, n + 1):
+        w = rng.dirichlet(np.ones(len(areas)))
+        rows += [f"ZZ{i:03d},{a},{x:.6f},SYNTHETIC" for a, x in zip(areas, w)]
+    c = folder / "catchment.csv"
+    c.write_text("trust_code,area_code,share,Data_source\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    idx = folder / "index.csv"
+    idx.write_text("area_code,Score,Income_Score,Data_source\n"
+                   + "".join(f"{a},{s},{s / 200:.4f},SYNTHETIC\n" for a, s in zip(areas, (8.0, 17.5, 26.0, 41.0))),
+                   encoding="utf-8")
+    return {"catchment": str(c), "index": str(idx)}
 
 
 # --------------------------------------------------------------------------------------
@@ -179,7 +197,8 @@ def test_unreadable_parameter_line_is_an_error(tmp_path):
 def built(tmp_path_factory):
     base = tmp_path_factory.mktemp("nbrun")
     files = write_fixture_year(base / "data")
-    plan = report.plan_for_data(files, quarter="2025Q4", trust_type="acute", parameters=FAST)
+    ctx_files = write_fixture_context(base / "context")
+    plan = report.plan_for_data(files, quarter="2025Q4", trust_type="acute", parameters={**FAST, **ctx_files})
     out, build_dir = base / "reports", base / "build"
     results = report.build(plan, output=out, build_dir=build_dir, jobs=2, progress=False, timeout=120)
     return {"files": files, "plan": plan, "results": {r.job.notebook: r for r in results}, "out": out,

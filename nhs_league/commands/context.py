@@ -80,9 +80,6 @@ def run(args) -> int:
     ld = load(args)
     ctx = cx.load_context(ld.inputs, ld.quarter, ld.trust_type, ld.method, catchment=args.catchment,
                           index=args.index)
-    if len(ctx.with_catchment) < 10:
-        raise InputError(f"only {len(ctx.with_catchment)} trust(s) of the {ld.trust_type} league have a catchment: "
-                         "an association needs at least 10", file=args.catchment, column="trust_code")
     assoc_seed, sets_seed = np.random.SeedSequence(args.seed).spawn(2)
     assoc = cx.association(ctx, draws=args.draws, coverage=args.coverage, seed=assoc_seed)
     try:

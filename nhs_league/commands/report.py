@@ -24,7 +24,7 @@ def register(sub) -> None:
                    help="only this trust type: acute, mental-health-and-community (non-acute) or ambulance")
     p.add_argument("--notebook", action="append", default=None, metavar="NAME",
                    help="only this notebook (repeatable): league_table, rank_uncertainty, sensitivity, "
-                        "trust_profile, quarter_comparison")
+                        "trust_profile, quarter_comparison, context")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="set a notebook parameter (repeatable); the value is read as the type of the "
                         "notebook's default, e.g. --param draws=200 --param trust_code=R0A")
