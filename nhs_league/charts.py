@@ -1070,8 +1070,8 @@ def context_scatter(table: pd.DataFrame, fit: pd.DataFrame, *, synthetic: bool, 
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or "Average score against catchment deprivation",
                   caption or ("Shows each trust's average against the deprivation of the areas its admitted "
-                              "patients come from, with the fitted line; an ecological association, not an effect "
-                              "of deprivation on care."), synthetic=synthetic)
+                              "patients come from, with the fitted line; does not show an effect of deprivation on "
+                              "care (the association is ecological)."), synthetic=synthetic)
 
 
 def quintile_chart(assoc: pd.DataFrame, measures, *, synthetic: bool, groups, ylabel: str,
@@ -1111,8 +1111,9 @@ def quintile_chart(assoc: pd.DataFrame, measures, *, synthetic: bool, groups, yl
         if j >= k - cols:
             ax.set_xlabel("Deprivation quintile", fontsize=FONT["tick"])
     return finish(fig, title or "By deprivation quintile",
-                  caption or (f"Points: the mean in each fifth of trusts by catchment deprivation (1 = least, 5 = most "
-                              f"deprived); bars: {interval_label}. Does not show any trust's own position."),
+                  caption or (f"Shows the mean in each fifth of trusts by catchment deprivation (1 = least, 5 = most "
+                              f"deprived; points) with its {interval_label} (bars); does not show any trust's own "
+                              "position."),
                   synthetic=synthetic)
 
 
@@ -1143,8 +1144,9 @@ def segment_shares(assoc: pd.DataFrame, *, synthetic: bool, groups, segments=(1,
               title=f"bars: share; lines: {interval_label}", title_fontsize=FONT["tick"])
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or "Segments by deprivation quintile",
-                  "Shows the share of each quintile's trusts in each segment with its interval; about 26 trusts "
-                  "per quintile, so the intervals are wide.", synthetic=synthetic)
+                  "Shows the share of each quintile's trusts in each segment with its interval; does not show a "
+                  "trend a test has found (with about 26 trusts per quintile the intervals are wide).",
+                  synthetic=synthetic)
 
 
 def context_movers(movers: pd.DataFrame, *, synthetic: bool, title: str | None = None) -> Figure:
@@ -1182,4 +1184,5 @@ def context_movers(movers: pd.DataFrame, *, synthetic: bool, title: str | None =
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or "Biggest movers in the deprivation-adjusted league",
                   "Shows the trusts whose league rank changes most when averages are adjusted for catchment "
-                  "deprivation; the adjustment is one modelling choice, not a corrected league.", synthetic=synthetic)
+                  "deprivation; does not show a corrected league: the adjustment is one modelling choice.",
+                  synthetic=synthetic)

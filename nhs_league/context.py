@@ -100,6 +100,20 @@ def synthetic_paths(root=None) -> tuple[Path, Path]:
     return d / SYNTHETIC_CATCHMENT_FILE, d / SYNTHETIC_INDEX_FILE
 
 
+def catchment_coverage(trust_codes, *, synthetic: bool = False, catchment=None) -> int:
+    """How many of ``trust_codes`` the catchment file covers (0 when it is absent or unreadable).
+
+    ``catchment`` defaults to the SYNTHETIC file for synthetic data, else the shared OHID file. Used
+    to decide whether a context report can be made for a set of inputs.
+    """
+    path = Path(catchment) if catchment else (synthetic_paths() if synthetic else default_paths())[0]
+    try:
+        codes = set(read_catchment(path)["trust_code"])
+    except InputError:
+        return 0
+    return len({str(c).upper() for c in trust_codes} & codes)
+
+
 def _read_csv(path, what: str) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
@@ -438,7 +452,7 @@ def spearman_interval(x, y, *, draws: int = 2000, coverage: float = 0.95, seed=0
 
     >>> r = spearman_interval([1, 2, 3, 4, 5, 6], [1, 3, 2, 5, 4, 6], draws=200, seed=1)
     >>> round(r["estimate"], 4), r["n"], r["low"] <= r["estimate"] <= r["high"]
-    (0.8286, 6, True)
+    (0.8857, 6, True)
     """
     from scipy.stats import spearmanr
 
@@ -586,8 +600,8 @@ def adjust_for_context(average, x) -> tuple[np.ndarray, np.ndarray]:
     keeps its value. Returns ``(adjusted, slope)``; ``slope`` has the leading shape.
 
     >>> adj, b = adjust_for_context(np.array([2.0, 2.5, 3.0, 2.2]), np.array([10., 20., 30., np.nan]))
-    >>> adj.round(6).tolist(), round(float(b), 6)
-    [[2.5, 2.5, 2.5, 2.2], 0.05]
+    >>> adj.round(6).tolist(), round(float(b[0]), 6)
+    ([[2.5, 2.5, 2.5, 2.2]], 0.05)
     """
     y = np.atleast_2d(np.asarray(average, dtype=float))
     x = np.asarray(x, dtype=float)

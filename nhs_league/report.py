@@ -362,15 +362,15 @@ def data_label(paths) -> str:
     return "SYNTHETIC" if flags and all(flags) else "real"
 
 
-def capabilities(inputs: Inputs, quarter: str, trust_type: str) -> set[str]:
+def capabilities(inputs: Inputs, quarter: str, trust_type: str, *, catchment=None) -> set[str]:
     """What the inputs support for one quarter and trust type.
 
     * ``table``: a league table can be made (metric data or a league-table file);
     * ``metric_scores``: metric-level data, so the basket bootstrap and the rank sets work;
     * ``domain_scores``: published domain scores (``OF4000``-``OF4005``);
     * ``previous_quarter``: metric-level data for the quarter before as well;
-    * ``catchments``: acute trusts, and the default catchment and deprivation files for the data
-      (the SYNTHETIC ones in ``data/synthetic/context/`` or the shared ones) are there.
+    * ``catchments``: acute trusts, at least 10 of them in the catchment file (``catchment``, else
+      the default for the data: the SYNTHETIC one in ``data/synthetic/context/`` or the shared one).
 
     The real-data extract holds no per-metric scores, so it never has ``metric_scores``.
     """
@@ -386,9 +386,10 @@ def capabilities(inputs: Inputs, quarter: str, trust_type: str) -> set[str]:
     if len(here) or len(rows_for(lg, quarter, trust_type)):
         out.add("table")
     if "table" in out and trust_type == "acute":  # catchments exist for acute trusts only
-        from .context import default_paths, synthetic_paths
+        from .context import catchment_coverage
 
-        if all(p.is_file() for p in (synthetic_paths() if inputs.synthetic else default_paths())):
+        codes = set(here["trust_code"]) | set(rows_for(lg, quarter, trust_type)["trust_code"])
+        if catchment_coverage(codes, synthetic=inputs.synthetic, catchment=catchment) >= 10:
             out.add("catchments")
     if not extract and len(here) and here["metric_id"].isin(scored).any():
         out.add("metric_scores")
@@ -1212,7 +1213,7 @@ def plan_for_data(data, *, quarter=None, trust_type=None, notebooks=None, parame
         raise InputError(f"unknown parameter(s) {unknown}: no notebook declares them", column=unknown[0])
     jobs, skipped = [], []
     for t in types:
-        caps = capabilities(inputs, q, t)
+        caps = capabilities(inputs, q, t, catchment=parameters.get("catchment") or None)
         if "table" not in caps:
             raise InputError(f"no {t} rows for {q} in the files", file=", ".join(str(p) for p in paths),
                              column="--trust-type")

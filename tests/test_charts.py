@@ -53,7 +53,22 @@ def _all_charts(synthetic):
                           "Median_rank": np.arange(1, 9), "Rank_p05": np.arange(1, 9) - 1,
                           "Rank_p95": np.arange(1, 9) + 2})
     runs = pd.Series([1, 1, 2, 2, 2, 3, 3, 3], index=idx)
+    ctx_table = pd.DataFrame({"IMD_score": np.linspace(10, 40, 8), "Average_score": s["estimate"].to_numpy(),
+                              "Segment": [1, 1, 2, 2, 3, 3, 4, 4]})
+    fit = pd.DataFrame({"x": [10.0, 40.0], "mean": [2.2, 2.5], "lower": [2.0, 2.3], "upper": [2.4, 2.7]})
+    groups = [f"quintile {q}" for q in range(1, 6)]
+    assoc = pd.DataFrame([{"Measure": m, "Group": g, "Estimate": e, "Low": e - 0.1, "High": e + 0.1, "N": 5}
+                          for m in ("mean_average_score", "share_segment_1", "share_segment_2")
+                          for g, e in zip(groups, (0.2, 0.3, 0.4, 0.5, 0.6))])
+    movers = pd.DataFrame({"Trust_code": idx[:4], "Trust_name": s["name"].to_numpy()[:4], "Rank": [10, 20, 5, 7],
+                           "Adjusted_rank": [4, 15, 9, 12], "Segment": [2, 3, 1, 2], "Adjusted_segment": [1, 3, 1, 3],
+                           "Direction": ["gains", "gains", "loses", "loses"]})
     return {
+        "context_scatter": charts.context_scatter(ctx_table, fit, synthetic=synthetic),
+        "quintile_chart": charts.quintile_chart(assoc, [("mean_average_score", "Average")], groups=groups,
+                                                ylabel="Mean", synthetic=synthetic),
+        "segment_shares": charts.segment_shares(assoc, groups=groups, segments=(1, 2), synthetic=synthetic),
+        "context_movers": charts.context_movers(movers, synthetic=synthetic),
         "segment_counts": charts.segment_counts(counts, synthetic=synthetic),
         "caterpillar": charts.caterpillar(s, runs=runs, cutoffs=(2.06, 2.35, 2.7), highlight="ZZ003",
                                           synthetic=synthetic),

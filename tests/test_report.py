@@ -134,7 +134,8 @@ def test_default_suite_validates_against_the_notebooks():
     params = report.validate_jobs(plan.jobs)
     assert len(params) == len(plan.jobs)
     names = {j.notebook for j in plan.jobs}
-    assert names == {"league_table", "rank_uncertainty", "sensitivity", "trust_profile", "quarter_comparison"}
+    assert names == {"league_table", "rank_uncertainty", "sensitivity", "trust_profile", "quarter_comparison",
+                     "context"}
     latest = {(j.notebook, j.trust_type) for j in plan.jobs if j.quarter == "2025Q4" and j.dataset == "synthetic"}
     for t in ("acute", "mental-health-and-community", "ambulance"):
         assert ("league_table", t) in latest and ("rank_uncertainty", t) in latest
@@ -146,7 +147,7 @@ def test_default_suite_validates_against_the_notebooks():
 
     real = [j for j in plan.jobs if j.dataset == "real-q3"]
     if default_extract_path().exists():
-        assert {j.notebook for j in real} == {"league_table", "sensitivity"}
+        assert {j.notebook for j in real} == {"league_table", "sensitivity", "context"}
     else:
         assert not real and any("real-q3" in w for w, _ in plan.skipped)
     assert any("per-metric scores" in why for _, why in plan.skipped)
