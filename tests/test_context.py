@@ -356,10 +356,30 @@ def test_real_cli_runs_every_command_on_the_extract(tmp_path, run_cli, shared_da
     assert code == 0, err
     t = pd.read_csv(__import__("io").StringIO(out))
     assert len(t) == 129 and (t["Segment"] == t["Published_segment"]).all() and "third-party" in err
-    code, _, err = run_cli("context", e, *q, "--draws", "200", "--output", tmp_path / "ctx")
+    code, _, err = run_cli("context", e, *q, "--output", tmp_path / "ctx")  # defaults: 2000 draws, seed 0
     assert code == 0, err
     adj = pd.read_csv(tmp_path / "ctx" / "adjusted_league.csv")
     assert len(adj) == 129 and adj["Rank_set_source"].str.contains("domain scores").all()
+    # the figures README.md and docs/context.md quote
+    a = pd.read_csv(tmp_path / "ctx" / "association.csv").set_index(["Measure", "Group"])
+    r = a.loc[("spearman_imd_average", "all")]
+    assert (round(r["Low"], 2), round(r["High"], 2)) == (-0.11, 0.22)
+    r = a.loc[("spearman_imd_average", "non-specialist")]
+    assert (round(r["Low"], 2), round(r["High"], 2)) == (-0.05, 0.29)
+    r = a.loc[("spearman_imd_people_workforce", "all")]
+    assert (round(r["Estimate"], 2), round(r["Low"], 2), round(r["High"], 2)) == (0.50, 0.35, 0.62)
+    others = [m for m in a.index.get_level_values(0).unique() if m.startswith("spearman_imd_")
+              and m not in ("spearman_imd_average", "spearman_imd_people_workforce")]
+    assert len(others) == 4 and all(a.loc[(m, "all"), "Low"] < 0 < a.loc[(m, "all"), "High"] for m in others)
+    r = a.loc[("ols_imd_per_10_points", "with subtype and region")]
+    assert (round(r["Estimate"], 3), round(r["Low"], 3), round(r["High"], 3)) == (0.036, -0.127, 0.199)
+    s = adj["Rank_shift"].abs()
+    assert round(s.mean(), 1) == 1.5 and s.max() == 37 and (adj["Segment_change"] != 0).sum() == 3
+    assert not adj["Outside_rank_set"].any()
+    shift = adj.set_index("Trust_code")["Rank_shift"]
+    assert shift["R0A"] == -37 and shift["RAS"] == 36
+    width = adj["Average_rank_upper"] - adj["Average_rank_lower"]
+    assert width.median() == 116 and width.min() == 34
     code, _, err = run_cli("sensitivity", e, *q, "--context", "--scenarios", "200", "--sobol-n", "64",
                            "--oat-draws", "5", "--output", tmp_path / "sens")
     assert code == 0, err
