@@ -398,3 +398,20 @@ def test_a_metric_added_to_the_catalogue_gets_generic_values(tmp_path):
     pub = got.league[got.league["quarter"] == "2025Q3"].set_index("trust_code").sort_index()
     np.testing.assert_array_equal(mine["Average_score"].to_numpy(), pub["average_score"].to_numpy())
     np.testing.assert_array_equal(mine["Rank"].to_numpy(), pub["rank"].to_numpy(dtype=np.int64))
+
+
+def test_cli_writes_the_synthetic_catchments_beside_the_year(tmp_path, capsys):
+    from nhs_league.synth import generate_context
+
+    out = tmp_path / "year"
+    assert cli.main(["synth", "--output", str(out), "--seed", "3"]) == 0
+    want = generate_context(3)
+    assert {p.name: p.read_text() for p in (tmp_path / "context").glob("*.csv")} == want
+    assert not list(out.rglob("synthetic-*.csv"))  # never inside the year's folder (the reports read it whole)
+    rc = cli.main(["synth", "--output", str(tmp_path / "other"), "--context-output", str(tmp_path / "context"),
+                   "--seed", "3"])
+    assert rc == 2 and "--force" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()  # refused before anything was written
+    assert cli.main(["synth", "--output", str(tmp_path / "other"), "--context-output", str(tmp_path / "c2"),
+                     "--seed", "4"]) == 0
+    assert {p.name: p.read_text() for p in (tmp_path / "c2").glob("*.csv")} == generate_context(4)

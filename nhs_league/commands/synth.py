@@ -31,6 +31,9 @@ def register(sub) -> None:
                     "files. Existing files are not overwritten without --force.")
     p.add_argument("--output", default=None, metavar="DIR",
                    help=f"folder to write into (default: {DEFAULT_OUTPUT})")
+    p.add_argument("--context-output", default=None, metavar="DIR",
+                   help="folder for the SYNTHETIC catchments and area index (default: the folder 'context' "
+                        "beside the year's folder, data/synthetic/context for the default output)")
     p.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(run=run)
@@ -38,7 +41,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     out = Path(args.output) if args.output else DEFAULT_OUTPUT
-    ctx_dir = context_dir(out)
+    ctx_dir = Path(args.context_output) if args.context_output else context_dir(out)
     existing = [ctx_dir / n for n in generate_context(args.seed) if (ctx_dir / n).exists()]
     if existing and not args.force:  # refuse before anything is written
         raise OutputExistsError(f"{existing[0]} exists: pass --force to overwrite the synthetic files")
