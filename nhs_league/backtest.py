@@ -37,8 +37,8 @@ def metric_score_table(panel: Panel, method: Method, result: dict | None = None)
     >>> from nhs_league.sensitivity import example_panel
     >>> from nhs_league.methods import load_method
     >>> t = metric_score_table(example_panel(5, seed=0), load_method("nof-2025-26"))
-    >>> list(t.columns), sorted(set(t["Source"]))
-    (['Quarter', 'Trust_code', 'Metric_ID', 'Value', 'Score', 'Source'], ['recomputed'])
+    >>> list(t.columns), sorted(set(t["Source"]))  # the example's infection rates take published scores
+    (['Quarter', 'Trust_code', 'Metric_ID', 'Value', 'Score', 'Source'], ['published', 'recomputed'])
     """
     scores, used = _scores_and_source(panel, method)
     if result is not None:

@@ -64,6 +64,24 @@ class Panel:
     input_params: dict = field(default_factory=dict)  # input metric_id -> its catalogue rule_params
     grid_metrics: list = field(default_factory=list)  # metrics whose published scores were put on their grid
 
+    def subset(self, mask) -> "Panel":
+        """The same panel restricted to the trusts where ``mask`` is true (a peer-set choice)."""
+        from dataclasses import replace
+
+        mask = np.asarray(mask, dtype=bool)
+        if mask.all():
+            return self
+        cut = (lambda a: None if a is None else a[mask])
+        return replace(
+            self, trusts=self.trusts[mask], values=self.values[mask], published=self.published[mask],
+            numerators=self.numerators[mask], denominators=self.denominators[mask],
+            inputs={k: v[mask] for k, v in self.inputs.items()}, deficit_flag=self.deficit_flag[mask],
+            intensive_support=self.intensive_support[mask],
+            published_league=None if self.published_league is None else self.published_league[mask],
+            ranks=cut(self.ranks), published_unrounded=cut(self.published_unrounded),
+            published_inputs={k: v[mask] for k, v in self.published_inputs.items()},
+            published_results=None if self.published_results is None else self.published_results[mask])
+
     @property
     def rule_param_array(self):
         """(standard, floor) per scored metric, NaN where the catalogue gives none."""
@@ -246,11 +264,18 @@ def _attach_population(panel: Panel, inputs: Inputs, quarter: str) -> None:
         short.append(mids[j])
     panel.published_unrounded = unr
     panel.grid_metrics = short
-    if short:
+    with_pub = [m for m in short if not np.isnan(panel.published[:, mids.index(m)]).all()]
+    without = [m for m in short if m not in with_pub]
+    if with_pub:
         panel.notes.append(
-            f"scored by NHS England across trust types, but the input holds only part of that population for "
-            f"{quarter}: {', '.join(short)} use the published scores (give every trust type's data file to "
-            "recompute them)")
+            f"{', '.join(with_pub)}: NHS England scores these across trust types and the input holds only part of "
+            f"that population for {quarter}, so the published scores are used (give every trust type's data "
+            "file to recompute them)")
+    if without:
+        panel.notes.append(
+            f"{', '.join(without)}: NHS England scores these across trust types; the input holds only part of that "
+            f"population for {quarter} and no published scores, so they are scored within the trust type "
+            "(give every trust type's data file to score them as NHS England does)")
 
 
 def _no_rows(inputs: Inputs, quarter: str, trust_type: str, where: str) -> InputError:
@@ -497,6 +522,7 @@ def league_table(panel: Panel, method: Method, result: dict | None = None) -> pd
         "Trust_in_financial_deficit": np.where(deficit, "Yes", "No"),
         "Deficit_source": source,
         "Segment": r["segment"],
+        "Final_segment": r["final_segment"],
         "Rank": r["rank"],
     })
     for k, d in enumerate(DOMAINS):
