@@ -280,3 +280,27 @@ def test_table_writes_every_metric_score_with_its_source(files, tmp_path):
     rerun = _cli("table", files[0], "--quarter", "2025Q4", "--trust-type", MHC, "--output", tmp_path / "u.csv",
                  "--metric-scores", scores)
     assert rerun.returncode == 2 and "--force" in rerun.stderr  # never overwritten without --force
+
+
+def test_cross_type_scores_are_the_rank_rule_on_a_larger_population(inputs):
+    """The published scores of the metrics taken as published still obey the rule: they rise with NHS
+    England's within-type Rank, ties share a score, they sit on the even-spread grid of N > n trusts,
+    and OF0057's floor gives 4.00 exactly below 70%."""
+    from nhs_league.scoring import unround_on_grid
+    cross = ["OF0005", "OF0016", "OF0041", "OF0057", "OF0063", "OF0082", "OF0086"]
+    for q in QUARTERS:
+        panel = build_panel(inputs, q, MHC)
+        for mid in cross:
+            j = panel.metric_ids.index(mid)
+            s, r, v = panel.published[:, j], panel.ranks[:, j], panel.values[:, j]
+            have = ~np.isnan(s)
+            order = np.lexsort((s[have], r[have]))
+            ss, rr = s[have][order], r[have][order]
+            assert (np.diff(ss) >= 0).all(), (q, mid)
+            assert (np.diff(ss)[np.diff(rr) == 0] == 0).all(), (q, mid)  # equal Rank, equal score
+            hi = 3.0 if mid == "OF0057" else 4.0
+            _, n_grid = unround_on_grid(s, lo=1.0, hi=hi)
+            inside = have & (s <= hi)
+            assert n_grid is not None and n_grid > inside.sum(), (q, mid, n_grid)
+            if mid == "OF0057":
+                np.testing.assert_array_equal(s[have] == 4.0, v[have] < 70.0)
