@@ -630,24 +630,12 @@ def domain_basket_se(ctx: Context, *, draws: int = 1000, seed=0) -> np.ndarray:
     domains count; it is not sampling noise.
     """
     from .sensitivity import implied_domain_weights
+    from .uncertainty import domain_basket_averages
 
     cols = [f"Domain_score_{d}" for d in ctx.domains]
     S = ctx.table[cols].to_numpy(float)
     w = implied_domain_weights(S, ctx.table["Average_score"].to_numpy(float)).to_numpy()
-    n, m = S.shape
-    have = np.isfinite(S)
-    k = have.sum(axis=1)
-    order = np.argsort(~have, axis=1, kind="stable")  # available domains first
-    rng = np.random.default_rng(seed)
-    u = rng.random((draws, n, m))
-    pick = np.minimum((u * k[None, :, None]).astype(np.int64), np.maximum(k - 1, 0)[None, :, None])
-    idx = np.take_along_axis(np.broadcast_to(order, (draws, n, m)), pick, axis=2)
-    used = np.arange(m)[None, None, :] < k[None, :, None]
-    vals = np.take_along_axis(np.broadcast_to(np.nan_to_num(S), (draws, n, m)), idx, axis=2)
-    wt = np.where(used, w[idx], 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        avg = (vals * wt).sum(-1) / wt.sum(-1)
-    return np.nanstd(avg, axis=0, ddof=1)
+    return np.nanstd(domain_basket_averages(S, w, draws=draws, seed=seed), axis=0, ddof=1)
 
 
 def rank_sets(ctx: Context, inputs=None, *, coverage: float = 0.95, draws: int = 1000, seed=0) -> pd.DataFrame:

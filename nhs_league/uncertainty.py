@@ -64,6 +64,8 @@ __all__ = [
     "basket_bootstrap",
     "basket_bootstrap_averages",
     "basket_jackknife",
+    "domain_basket_averages",
+    "domain_basket_bootstrap",
     "rankability",
     "read_denominators",
     "ordinal",
@@ -74,12 +76,14 @@ SOURCES = {
     "sampling": "sampling noise (parametric bootstrap of numerators/denominators through the whole pipeline)",
     "metrics": "choice of metrics (bootstrap over each trust's metric scores)",
     "metrics-jackknife": "choice of metrics (leave one metric out)",
+    "domains": "choice of domains (bootstrap over each trust's five published domain scores; domain-level data)",
 }
 # Short labels for headlines.
 SOURCE_SHORT = {
     "sampling": "sampling noise",
     "metrics": "metric-basket bootstrap",
     "metrics-jackknife": "leave-one-metric-out",
+    "domains": "domain-basket bootstrap",
 }
 RANKABILITY_ESTIMATORS = ("hedges", "dersimonian-laird")
 # Sampling models that the parametric bootstrap can redraw, and rules whose score is
@@ -1161,3 +1165,65 @@ def basket_jackknife(panel: Panel, method) -> Replicates:
                       synthetic=panel.synthetic, resampled=_basket_table(panel, sc, "left out in turn"),
                       method=method, kind="jackknife", independent=True, affected=affected,
                       trust_names=panel.trusts["trust_name"].to_numpy(dtype=object), panel=panel, params={})
+
+
+# --------------------------------------------------------------------------------------
+# Domain-level data (published domain scores only, e.g. the real Q3 2025/26 extract)
+# --------------------------------------------------------------------------------------
+def domain_basket_averages(domain_scores, weights, *, draws: int = 1000, seed=0) -> np.ndarray:
+    """Replicate averages ``(draws, n)`` from a bootstrap over each trust's own domain scores.
+
+    Each replicate draws, for every trust independently, as many of its domain scores as it has
+    (with replacement) and averages them with the domain ``weights`` of the scores drawn. A trust
+    with no domain score gets NaN.
+
+    >>> a = domain_basket_averages(np.array([[1.0, 1.0, 1.0], [1.0, 2.0, np.nan]]), np.ones(3), draws=200, seed=0)
+    >>> a.shape, bool(np.all(a[:, 0] == 1.0)), bool(np.all((a[:, 1] >= 1) & (a[:, 1] <= 2)))
+    ((200, 2), True, True)
+    """
+    draws = check_draws(draws)
+    S = np.asarray(domain_scores, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    n, m = S.shape
+    have = np.isfinite(S)
+    k = have.sum(axis=1)
+    order = np.argsort(~have, axis=1, kind="stable")  # each trust's present domains first
+    rng = np.random.default_rng(seed)
+    pick = np.minimum((rng.random((draws, n, m)) * k[None, :, None]).astype(np.int64),
+                      np.maximum(k - 1, 0)[None, :, None])
+    idx = np.take_along_axis(np.broadcast_to(order, (draws, n, m)), pick, axis=2)
+    used = np.arange(m)[None, None, :] < k[None, :, None]
+    vals = np.take_along_axis(np.broadcast_to(np.nan_to_num(S), (draws, n, m)), idx, axis=2)
+    wt = np.where(used, w[idx], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(k[None, :] > 0, (vals * wt).sum(-1) / wt.sum(-1), np.nan)
+
+
+def domain_basket_bootstrap(domain_scores, weights, average, in_deficit, intensive_support, method: Method, *,
+                            trust_codes, trust_names=None, draws: int = 1000, seed=0,
+                            synthetic: bool = False) -> Replicates:
+    """Replicate league tables from a bootstrap over each trust's published domain scores.
+
+    For domain-level data (published averages and domain scores, no per-metric scores). The
+    replicate averages (:func:`domain_basket_averages`, with the nominal domain ``weights``) are
+    anchored on the published average: replicate = published + (replicate - the weighted mean of
+    the trust's own domain scores), so that only the change the resampling makes moves a trust.
+    Each replicate is segmented and ranked with ``method``. Source ``domains``: it reflects which
+    domains count, not sampling noise, and with five domains it is coarse.
+    """
+    S = np.asarray(domain_scores, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    avg = np.asarray(average, dtype=float)
+    have = np.isfinite(S)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = np.where(have, S, 0.0) @ w / (have * w[None, :]).sum(axis=1)
+    reps = avg[None, :] + (domain_basket_averages(S, w, draws=draws, seed=seed) - base[None, :])
+    deficit = np.asarray(in_deficit, dtype=bool)
+    seg5 = np.asarray(intensive_support, dtype=bool)
+    r = classify(reps, deficit, seg5, method)
+    nom = classify(avg, deficit, seg5, method)
+    nominal = {"average": avg, "average_2dp": nom["average_2dp"], "segment": nom["segment"], "rank": nom["rank"]}
+    return Replicates("domains", pd.Index(trust_codes), reps, r["segment"], r["rank"], nominal, synthetic=synthetic,
+                      method=method, kind="bootstrap", independent=True,
+                      trust_names=None if trust_names is None else np.asarray(trust_names, dtype=object),
+                      params={"draws": draws, "seed": seed, "weights": w.tolist()})

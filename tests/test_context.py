@@ -385,5 +385,29 @@ def test_real_cli_runs_every_command_on_the_extract(tmp_path, run_cli, shared_da
     assert "context_adjustment" in set(sob["choice"])
     oat = pd.read_csv(tmp_path / "sens" / "one_at_a_time.csv")
     assert "context_adjustment" in set(oat["choice"])
-    code, out, err = run_cli("ranks", e, *q)
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "per-metric scores" in err
+    code, out, err = run_cli("ranks", e, *q, "--draws", "200")
+    assert code == 0, err
+    r = pd.read_csv(__import__("io").StringIO(out))
+    assert len(r) == 129 and set(r["Source"]) == {"domains"} and set(r["Data"]) == {"real"}
+    assert (r["Rank_lower"] <= r["Average_rank"]).all() and (r["Average_rank"] <= r["Rank_upper"]).all()
+    assert r["Headline"].str.contains("domain-basket bootstrap").all() and "not sampling noise" in err
+    code, out, err = run_cli("ranks", e, *q, "--source", "metrics")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "per-metric scores" in err and out == ""
+
+
+def test_domain_basket_bootstrap_is_anchored_and_independent_per_trust():
+    from nhs_league.pipeline import classify
+    from nhs_league.uncertainty import domain_basket_bootstrap
+
+    S = np.array([[2.0, 2.0, 2.0, 2.0, 2.0], [1.0, 3.0, 1.0, 3.0, np.nan], [1.5, 2.5, 3.5, 1.5, 2.5]])
+    w = np.array([0.4, 0.2, 0.2, 0.1, 0.1])
+    avg = np.array([2.03, 1.9, 2.4])  # published averages, not exactly the weighted means
+    from nhs_league.methods import default_method_for
+
+    m = default_method_for("2025Q3")
+    r = domain_basket_bootstrap(S, w, avg, np.zeros(3, bool), np.zeros(3, bool), m, trust_codes=["A", "B", "C"],
+                                draws=400, seed=2)
+    np.testing.assert_allclose(r.average[:, 0], np.full(400, 2.03), atol=1e-12)  # equal domain scores: no spread
+    assert r.se()["B"] > 0 and r.se()["C"] > 0
+    np.testing.assert_array_equal(r.nominal["rank"], classify(avg, np.zeros(3, bool), np.zeros(3, bool), m)["rank"])
+    assert r.covariance().to_numpy()[0, 1] == 0.0  # independent trusts: diagonal

@@ -2,7 +2,9 @@
 
 From one source of uncertainty (``--source metrics``, the default: bootstrap over each
 trust's metric scores; or ``--source sampling``: parametric bootstrap of numerators and
-denominators through the whole pipeline) the command builds replicate league tables
+denominators through the whole pipeline; or ``--source domains``, the default and only source
+for the real Q3 2025/26 extract, which carries no per-metric scores: bootstrap over each trust's
+five published domain scores) the command builds replicate league tables
 (:mod:`nhs_league.uncertainty`), takes the covariance of the trusts' average scores, and
 computes confidence sets for the rank of each trust's average score (Mogstad, Romano,
 Shaikh & Wilhelm 2024; :mod:`nhs_league.ranks`), the verdict for each pair of trusts
@@ -19,11 +21,12 @@ from ..errors import InputError, MethodError
 from ..io import TRUST_TYPE_LABELS
 from ..methods import check_coverage
 from ..ranks import adjacent_pairs, rank_confidence_sets
-from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, read_denominators,
+from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, domain_basket_bootstrap, read_denominators,
                            sampling_replicates)
 from .common import add_input_arguments, check_output_file, emit, load
 
 CLI_SOURCES = ("metrics", "sampling")
+ALL_SOURCES = CLI_SOURCES + ("domains",)
 
 
 def register(sub) -> None:
@@ -36,9 +39,11 @@ def register(sub) -> None:
                     "each trust's metric scores; 'sampling' redraws each metric from its numerator and "
                     "denominator and re-runs the whole pipeline (needs denominators).")
     add_input_arguments(p)
-    p.add_argument("--source", default="metrics", choices=CLI_SOURCES,
+    p.add_argument("--source", default=None, choices=ALL_SOURCES,
                    help="metrics: bootstrap over each trust's metric scores (default); sampling: parametric "
-                        "bootstrap of numerators/denominators through the whole pipeline")
+                        "bootstrap of numerators/denominators through the whole pipeline; domains: bootstrap "
+                        "over each trust's published domain scores (default for the real Q3 extract, which has "
+                        "no per-metric scores)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--simultaneous", dest="simultaneous", action="store_true", default=True,
                    help="rank sets that cover all trusts' ranks jointly (default)")
@@ -98,6 +103,26 @@ def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=T
             raise MethodError("--denominators is used only with --source sampling")
         reps = basket_bootstrap(panel, method, draws=draws, seed=rep_seed)
         jk = basket_jackknife(panel, method)
+    return _table(reps, jk, panel.quarter, panel.trust_type, method, coverage=coverage, simultaneous=simultaneous,
+                  draws=draws, seed=rank_seed)
+
+
+def domain_rank_table(data, method, *, coverage=0.95, simultaneous=True, draws=1000, seed=0) -> pd.DataFrame:
+    """The ``ranks`` table for domain-level data (a :class:`~nhs_league.sensitivity.SensitivityData` built
+    from published domain scores and averages, e.g. the real Q3 extract): replicates from
+    :func:`~nhs_league.uncertainty.domain_basket_bootstrap` with the nominal (implied) domain weights.
+    Same columns as :func:`rank_table`, without ``Average_se_jackknife``."""
+    rep_seed, rank_seed = np.random.SeedSequence(seed).spawn(2)
+    reps = domain_basket_bootstrap(data.domain_scores, data.nominal_weights, data.anchor, data.in_deficit,
+                                   data.intensive_support, method, trust_codes=data.trusts.index,
+                                   trust_names=data.trusts["trust_name"].to_numpy(), draws=draws, seed=rep_seed,
+                                   synthetic=data.synthetic)
+    return _table(reps, None, data.quarter, data.trust_type, method, coverage=coverage, simultaneous=simultaneous,
+                  draws=draws, seed=rank_seed)
+
+
+def _table(reps, jk, quarter, trust_type, method, *, coverage, simultaneous, draws, seed) -> pd.DataFrame:
+    rank_seed = seed
     s = reps.summary(coverage)
     codes = reps.trust_codes
     avg = s["average"].to_numpy()
@@ -114,10 +139,10 @@ def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=T
     sets = sets.reindex(codes)
     nxt = adj.set_index("unit").reindex(codes)
     t = pd.DataFrame({
-        "Quarter": panel.quarter,
+        "Quarter": quarter,
         "Trust_code": codes.to_numpy(),
         "Trust_name": s["trust_name"].to_numpy(),
-        "Trust_type": TRUST_TYPE_LABELS[panel.trust_type],
+        "Trust_type": TRUST_TYPE_LABELS[trust_type],
         "Average_score": s["average_2dp"].to_numpy(),
         "Average_score_unrounded": np.round(avg, 6),
         "Average_se": np.round(s["se"].to_numpy(), 6),
@@ -167,16 +192,30 @@ def run(args) -> int:
         raise InputError("'ranks' needs a NOF data file (metric rows): a league-table file alone carries only "
                          "the averages, not the metric scores the uncertainty is built from",
                          file=", ".join(sorted(ld.inputs.files)) or None, column="Metric_ID")
-    if ld.extract:
-        raise InputError("the real-data extract holds no per-metric scores (OF1xxx rows), which the rank sets' "
-                         "uncertainty is built from: 'ranks' cannot run on it (nhs-league context gives rank sets "
-                         "from a bootstrap over the published domain scores)",
-                         file=", ".join(sorted(ld.inputs.files)), column="Metric_ID")
-    if args.denominators and args.source != "sampling":
+    source = args.source or ("domains" if ld.extract else "metrics")
+    if ld.extract and source != "domains":
+        raise InputError(f"--source {source} cannot run on the real-data extract: it holds no per-metric scores "
+                         "(OF1xxx rows) nor denominators; use --source domains (the default for it)",
+                         file=", ".join(sorted(ld.inputs.files)), column="--source")
+    if source == "domains":
+        if args.denominators:
+            raise MethodError("--denominators is used only with --source sampling")
+        from ..sensitivity import from_inputs
+
+        data = from_inputs(ld.inputs, ld.quarter, ld.trust_type, ld.method, level="domain")
+        table = domain_rank_table(data, ld.method, coverage=coverage, simultaneous=args.simultaneous, draws=draws,
+                                  seed=seed)
+        reps = table.attrs.pop("replicates")
+        notes = ld.notes + data.notes + [
+            f"intervals reflect {SOURCES[reps.source]} (coarse: five domains, not sampling noise); rankability "
+            f"{table['Rankability'].iloc[0]:g}"]
+        emit(table, args.output, force=args.force, notes=notes)
+        return 0
+    if args.denominators and source != "sampling":
         raise MethodError("--denominators is used only with --source sampling")
     den = read_denominators(args.denominators) if args.denominators else None
     panel = ld.panel()
-    table = rank_table(panel, ld.method, source=args.source, coverage=coverage, simultaneous=args.simultaneous,
+    table = rank_table(panel, ld.method, source=source, coverage=coverage, simultaneous=args.simultaneous,
                        draws=draws, seed=seed, denominators=den)
     reps = table.attrs.pop("replicates")
     notes = ld.notes + [f"intervals reflect {SOURCES[reps.source]}; rankability {table['Rankability'].iloc[0]:g}"]
