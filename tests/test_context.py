@@ -411,3 +411,23 @@ def test_domain_basket_bootstrap_is_anchored_and_independent_per_trust():
     assert r.se()["B"] > 0 and r.se()["C"] > 0
     np.testing.assert_array_equal(r.nominal["rank"], classify(avg, np.zeros(3, bool), np.zeros(3, bool), m)["rank"])
     assert r.covariance().to_numpy()[0, 1] == 0.0  # independent trusts: diagonal
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--catchment", "/nonexistent/catch.csv"], "catchment file is not there"),
+    (["--index", "/nonexistent/idx.csv"], "area index file is not there"),
+    (["--draws", "3"], "--draws"),
+    (["--coverage", "1.5"], "--coverage"),
+])
+def test_cli_context_bad_options_are_one_line_and_exit_2(tmp_path, run_cli, extra, words):
+    code, out, err = run_cli("context", *SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute", *extra,
+                             "--output", tmp_path / "out")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and words in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_context_output_that_is_a_file_is_refused(tmp_path, run_cli):
+    f = _write(tmp_path / "afile", "x")
+    code, _, err = run_cli("context", *SYN_FILES, "--quarter", "2025Q3", "--trust-type", "acute", "--output", f)
+    assert code == 2 and "not a directory" in err and f.read_text() == "x"
