@@ -839,8 +839,11 @@ def headline(ctx: Context, assoc: pd.DataFrame, adjusted: pd.DataFrame) -> str:
     if doms:
         parts.append("Domains whose interval excludes zero: " + "; ".join(
             f"{DOMAIN_LABELS.get(d, d).lower()} {r['Estimate']:.2f} ({r['Low']:.2f} to {r['High']:.2f})" for d, r in doms) + ".")
+    src = str(adjusted["Rank_set_source"].iloc[0]) if len(adjusted) else ""
+    how = ("metric-basket bootstrap" if "metric-basket" in src
+           else "bootstrap over the five domain scores, wide" if "domain scores" in src else "")
     sets = (f"{s['outside_rank_set']} of {s['with_rank_set']} trusts' adjusted average-score ranks fall outside "
-            f"their {cov} rank confidence set" if s["with_rank_set"] else "no rank sets were computed")
+            f"their marginal {cov} rank confidence set ({how})" if s["with_rank_set"] else "no rank sets were computed")
     parts.append(
         f"Adjusting the averages for deprivation moves trusts {s['mean_abs_rank_shift']:.1f} league places on "
         f"average (largest {s['max_abs_rank_shift']}) and changes {s['segment_changes']} segment(s); {sets}.")
