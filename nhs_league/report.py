@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, orgtypes
 from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_text
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
@@ -1049,14 +1049,6 @@ def load_suite(path=None) -> dict:
     return suite
 
 
-_TYPE_IN_NAME = {
-    "acute": ("-acute-trust-",),
-    "mental-health-and-community": ("-mental-health-and-community-trust-", "-non-acute-hospital-trust-",
-                                    "-non-acute-trust-"),
-    "ambulance": ("-ambulance-trust-",),
-}
-
-
 def files_for_type(paths, trust_type: str) -> list[Path]:
     """The files whose official name is for ``trust_type`` (files named for no type are kept).
 
@@ -1069,8 +1061,7 @@ def files_for_type(paths, trust_type: str) -> list[Path]:
     """
     out = []
     for p in map(Path, paths):
-        name = f"-{p.name.lower()}"
-        typed = [t for t, keys in _TYPE_IN_NAME.items() if any(k in name for k in keys)]
+        typed = orgtypes.from_file_name(p.name)
         if not typed or trust_type in typed:
             out.append(p)
     return out
@@ -1149,8 +1140,8 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
         if notebooks and nb not in notebooks:
             continue
         paths, note = _dataset_paths(suite, entry.get("data", "synthetic"))
-        types = entry.get("trust_types", list(TRUST_TYPES))
-        types = list(TRUST_TYPES) if types == "all" else [parse_trust_type(t) for t in types]
+        types = entry.get("trust_types", "all")
+        types = None if types == "all" else [parse_trust_type(t) for t in types]
         quarters = [Quarter.parse(q).code for q in entry.get("quarters", [])]
         if paths is None:
             skipped.append((f"{nb} on {entry.get('data')}", note or "dataset not present"))
@@ -1161,7 +1152,8 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
         for q in quarters:
             if q_filter and q != q_filter:
                 continue
-            for t in types:
+            # "all": every organisation type scored in the quarter's year (org_types.yaml first_year)
+            for t in (types if types is not None else orgtypes.types_for_year(Quarter.parse(q).year)):
                 if t_filter and t != t_filter:
                     continue
                 for extra in entry.get("parameter_sets") or [{}]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import orgtypes
 from ..catalogue import load_catalogue
 from ..errors import Problems
 from ..files import OutputError, OutputExistsError, csv_text, write_csv
@@ -21,7 +22,7 @@ def add_input_arguments(p, *, output_help="CSV file to write (default: standard 
                    help="NOF data file(s) and/or league-table file(s), CSV as published by NHS England")
     p.add_argument("--quarter", required=True, help="quarter, e.g. 2025Q3 or 'Q3 2025/26'")
     p.add_argument("--trust-type", required=True,
-                   help="acute, mental-health-and-community (alias non-acute) or ambulance")
+                   help=f"organisation type: {orgtypes.describe()} (nhs_league/data/org_types.yaml)")
     p.add_argument("--method", default=None,
                    help="method preset name or YAML file (default: NHS England's preset for the quarter)")
     p.add_argument("--catalogue", default=None,
