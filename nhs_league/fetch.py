@@ -127,7 +127,10 @@ def _check_entry(raw, path, i: int) -> dict:
             raise InputError(f"'{f}' is missing", **where)
     out = {k: v for k, v in raw.items()}
     out["quarter"] = parse_quarter(str(raw["quarter"]), file=path, column=f"entries[{i}].quarter").code
-    out["trust_type"] = orgtypes.parse(raw["trust_type"], column=f"entries[{i}].trust_type")
+    try:
+        out["trust_type"] = orgtypes.parse(raw["trust_type"])
+    except InputError as exc:
+        raise InputError(exc.message, file=path, column=f"entries[{i}].trust_type") from None
     if raw["kind"] not in KINDS:
         raise InputError(f"kind must be one of {list(KINDS)}, got {raw['kind']!r}", **where)
     url = raw.get("url")
@@ -282,7 +285,8 @@ def download(e: Entry, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEF
             raise _fail(e, f"the file is {total / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:.1f} MB (--max-mb)")
         ctype = (resp.headers.get("Content-Type") or "").lower()
         if "html" in ctype:
-            raise _fail(e, f"the server sent an HTML page ({ctype}), not a CSV file: an error or log-in page?")
+            raise _fail(e, f"the server sent an HTML page, not a CSV file (Content-Type {ctype}; an error or "
+                           "log-in page?)")
         buf = _io.BytesIO()
         done = 0
         prog = progress or Progress(_io.StringIO())
@@ -291,7 +295,7 @@ def download(e: Entry, *, timeout: float = DEFAULT_TIMEOUT, max_bytes: int = DEF
         # at the end of the body or at the deadline
         while True:
             try:
-                chunk = resp.read(CHUNK)
+                chunk = resp.read1(CHUNK)  # what has arrived, up to CHUNK: the progress bar moves
             except (socket.timeout, TimeoutError):
                 raise _fail(e, f"the server stopped sending for {timeout:g} s after {done} bytes (--timeout)") from None
             except http.client.IncompleteRead as exc:
@@ -332,7 +336,7 @@ def check_content(e: Entry, data: bytes) -> str:
 
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body")) or b"<html" in head[:512]:
-        raise _fail(e, "the server sent an HTML page, not a CSV file: an error or log-in page?")
+        raise _fail(e, "the server sent an HTML page, not a CSV file (an error or log-in page?)")
     if not data.strip():
         raise _fail(e, "the file is empty")
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
