@@ -590,6 +590,8 @@ def reader_digest() -> str:
     here = Path(__file__).parent
     for name in _READER_SOURCES:
         h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    if orgtypes.active_path() != orgtypes.ORG_TYPES_PATH:  # another organisation-types file is in use
+        h.update(b"org_types\0" + orgtypes.active_path().read_bytes() + b"\0")
     h.update(f"{sys.version}|{np.__version__}|{pd.__version__}|{pickle.HIGHEST_PROTOCOL}".encode())
     return h.hexdigest()
 

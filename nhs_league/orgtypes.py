@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,9 @@ import yaml
 from .errors import InputError
 
 ORG_TYPES_PATH = Path(__file__).parent / "data" / "org_types.yaml"
+#: Environment variable naming another organisation-types file to use instead (to try a new type
+#: before editing the package's file); read when the package is imported.
+ORG_TYPES_ENV = "NHS_LEAGUE_ORG_TYPES"
 _FIELDS = ("label", "trust_type_strings", "aliases", "file_name_fragments", "noun", "first_year")
 
 
@@ -55,7 +59,7 @@ def _norm(text) -> str:
 @functools.lru_cache(maxsize=4)
 def load(path=None) -> dict[str, OrgType]:
     """``{code: OrgType}`` in file order; a malformed file is a one-line :class:`InputError`."""
-    p = Path(path) if path is not None else ORG_TYPES_PATH
+    p = Path(path) if path is not None else active_path()
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -77,6 +81,11 @@ def load(path=None) -> dict[str, OrgType]:
                                  f"{ot.code})", file=p, column="types")
         out[ot.code] = ot
     return out
+
+
+def active_path() -> Path:
+    """The organisation-types file in use: ``$NHS_LEAGUE_ORG_TYPES`` if set, else the package's."""
+    return Path(os.environ.get(ORG_TYPES_ENV) or ORG_TYPES_PATH)
 
 
 def codes() -> tuple[str, ...]:
@@ -142,5 +151,5 @@ def from_file_name(name) -> list[str]:
     return list(dict.fromkeys(keep))
 
 
-__all__ = ["OrgType", "ORG_TYPES_PATH", "load", "codes", "types_for_year", "names", "labels", "label", "noun",
+__all__ = ["OrgType", "ORG_TYPES_PATH", "ORG_TYPES_ENV", "active_path", "load", "codes", "types_for_year", "names", "labels", "label", "noun",
            "lookup", "describe", "parse", "from_file_name"]

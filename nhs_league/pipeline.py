@@ -248,6 +248,8 @@ def classify(average, in_deficit, intensive_support, method: Method) -> dict:
     s = method.settings
     avg = round_scores(average, method.decimals, s["average"]["rounding"])
     seg_s = s["segmentation"]
+    if seg_s["rule"] == "thresholds":  # a 2026/27 preset not yet given its thresholds (methods.resolve_for)
+        raise method.unresolved_error()
     if seg_s["rule"] == "cutoffs":
         raw = cutoff_segments(avg, method.cutoffs)
     else:
