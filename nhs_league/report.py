@@ -63,7 +63,7 @@ from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_text
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
                  read_inputs, rows_for, select_quarter)
-from .methods import Method, default_method_for, load_method, read_yaml
+from .methods import Method, default_method_for, load_method, read_yaml, resolve_for
 from .quarters import Quarter
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -547,7 +547,8 @@ def prepare(*, quarter, trust_type, data=(), method="", seed=0, coverage=0.95, d
     paths = [Path(p) for p in v["data"]]
     inputs = load_inputs(paths)
     q = select_quarter(inputs, v["quarter"])
-    m = load_method(method) if method else default_method_for(q)
+    # a thresholds preset (nof-2026-27) takes the type's thresholds; unpublished ones are an error here
+    m = resolve_for(load_method(method) if method else default_method_for(q), v["trust_type"])
     extra_out = {k: v[k] for k in extra}
     return ReportContext(q, v["trust_type"], paths, inputs, m, int(seed), float(coverage), int(draws), extra_out,
                          method)
@@ -842,7 +843,8 @@ def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
 
 
 def _method_for(ctx: ReportContext, quarter: str) -> Method:
-    return load_method(ctx.method_requested) if ctx.method_requested else default_method_for(quarter)
+    return resolve_for(load_method(ctx.method_requested) if ctx.method_requested else default_method_for(quarter),
+                       ctx.trust_type)
 
 
 def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:

@@ -251,3 +251,19 @@ def test_synth_cli_writes_the_icb_quarter_and_refuses_to_overwrite(tmp_path, run
         assert (tmp_path / rel).read_bytes() == (ICB_DIR / rel).read_bytes()
     code, out, err = run_cli("synth", "--year", "2026-27", "--output", tmp_path)
     assert code == 2 and "exists" in err and "--force" in err
+
+
+def test_reports_take_the_thresholds_of_a_preset_copy(tmp_path):
+    from nhs_league.report import prepare
+
+    with pytest.raises(MethodError, match="not published the 2026/27 segment thresholds for icb"):
+        prepare(quarter="2026Q1", trust_type="icb", data=[str(ICB_DATA)])
+    data = yaml.safe_load((PRESET_DIR / "nof-2026-27.yaml").read_text())
+    data["segmentation"]["thresholds"] = [1.9, 2.2, 2.5]  # one list: every type, on an aligned basis
+    p = tmp_path / "aligned.yaml"
+    p.write_text(yaml.safe_dump(data))
+    ctx = prepare(quarter="2026Q1", trust_type="icb", data=[str(ICB_DATA)], method=str(p))
+    assert ctx.method.cutoffs == (1.9, 2.2, 2.5) and not ctx.method.provisional
+    pd.testing.assert_series_equal(
+        ctx.table["Raw_segment"], pd.Series(cutoff_segments(ctx.table["Average_score"].to_numpy(), (1.9, 2.2, 2.5)),
+                                            index=ctx.table.index, name="Raw_segment"), check_dtype=False)

@@ -30,9 +30,9 @@ def register(sub) -> None:
                     "the SHA-256 where the registry knows it) and every file is checked before any is written; "
                     "files are written atomically and an existing file is only replaced with --force.")
     p.add_argument("quarter", metavar="QUARTER", help="quarter, e.g. 2025Q4 or 'Q4 2025/26'")
-    p.add_argument("--trust-type", action="append", default=None, metavar="T",
+    p.add_argument("--trust-type", action="extend", nargs="+", default=None, metavar="T",
                    help=f"organisation type, repeatable (default: every type scored that year): {orgtypes.describe()}")
-    p.add_argument("--kind", action="append", default=None, choices=KINDS,
+    p.add_argument("--kind", action="extend", nargs="+", default=None, choices=KINDS,
                    help="data and/or league-table (default: both)")
     p.add_argument("--dir", default=None, metavar="DIR",
                    help=f"folder to write into (default: {DEFAULT_DIR}/<quarter>/, git-ignored)")
