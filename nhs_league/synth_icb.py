@@ -5,8 +5,8 @@ file has been seen yet, so this quarter is wholly invented and kept apart from t
 2025/26 year (:mod:`nhs_league.synth`): its own generator, its own folder
 (``data/synthetic/2026-27/q1-26-27/``). Every row carries ``Data_source = SYNTHETIC``; the ICBs are
 fictional ("NHS Quillvale Integrated Care Board", codes ``ZZ901``-``ZZ942``) and so are their
-metrics (catalogue rows ``SYI001``-``SYI009``, evidence ``synthetic``, plus the finance metrics
-OF0079 / OF0081 read as for trusts).
+metrics (catalogue rows ``SYI001``-``SYI009``, evidence ``synthetic``, plus the finance inputs
+OF0079 / OF0081 and the combined finance score OF0080, as for trusts).
 
 How the values arise (seeded): each ICB has a latent quality ``z ~ N(0, 1)``; a metric's latent
 position is ``0.5 z + sqrt(0.75) e`` with ``e ~ N(0, 1)`` per ICB and metric. Proportions are

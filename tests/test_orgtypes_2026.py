@@ -105,7 +105,7 @@ def test_report_suite_all_means_the_types_of_the_quarters_year():
 
 def test_2026_27_is_the_default_from_q1_2026_27():
     assert default_method_for("2026Q1").name == "nof-2026-27"
-    assert default_method_for("2025Q4").name == "nof-2025-26"
+    assert default_method_for("2025Q4").name == "nof-2025-26-q4"
     m = load_method("nof-2026-27")
     assert set(m.thresholds) == set(orgtypes.codes()) and all(v is None for v in m.thresholds.values())
     assert m.settings["override"]["enabled"] and m.settings["override"]["cap"] == 3  # the deficit adjustment
@@ -180,7 +180,7 @@ def test_given_thresholds_run_without_provisional(tmp_path, run_cli):
 
 def test_metric_list_of_a_type_limits_what_is_scored(tmp_path, run_cli):
     data = yaml.safe_load((PRESET_DIR / "nof-2026-27.yaml").read_text())
-    data["scoring"]["metric_lists"]["icb"] = ["SYI001", "SYI002", "OF0079"]
+    data["scoring"]["metric_lists"]["icb"] = ["SYI001", "SYI002", "OF0080"]  # OF0080: the combined finance score
     p = tmp_path / "three.yaml"
     p.write_text(yaml.safe_dump(data))
     code, out, err = run_cli("table", ICB_DATA, "--quarter", "2026Q1", "--trust-type", "icb", "--method", p,

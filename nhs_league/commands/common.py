@@ -14,7 +14,7 @@ from ..errors import Problems
 from ..files import OutputError, OutputExistsError, csv_text, write_csv
 from ..io import Inputs, parse_trust_type, read_inputs, rows_for, select_quarter
 from ..methods import Method, default_method_for, load_method, resolve_for
-from ..pipeline import Panel, build_panel
+from ..pipeline import Panel, build_panel, unknown_metric_notes
 
 
 def add_input_arguments(p, *, output_help="CSV file to write (default: standard output)") -> None:
@@ -94,8 +94,8 @@ def restrict_catalogue(catalogue: pd.DataFrame, trust_type: str, metric_ids, met
 
 def print_notes(notes) -> None:
     """Print notes on standard error; commands call this once their result is computed, so that a
-    failed run prints only its one error line."""
-    for note in notes:
+    failed run prints only its one error line. A note given twice is printed once."""
+    for note in dict.fromkeys(notes):
         print(f"nhs-league: note: {note}", file=sys.stderr)
 
 
@@ -129,16 +129,7 @@ def check_output_file(args) -> None:
 
 
 def notes_for(inputs: Inputs) -> list[str]:
-    out = []
-    if inputs.unknown_metrics:  # one line each, never dropped silently
-        m = inputs.metrics
-        rows = m[m["metric_id"].isin(inputs.unknown_metrics)].drop_duplicates("metric_id").set_index("metric_id")
-        counts = m["metric_id"].value_counts()
-        for mid in inputs.unknown_metrics:
-            where = (f" ({rows.at[mid, 'source_file']}, first on row {int(rows.at[mid, 'source_row'])}; "
-                     f"{int(counts[mid])} row{'s' if counts[mid] != 1 else ''})") if mid in rows.index else ""
-            out.append(f"Metric_ID {mid}{where} is not in the metric catalogue: not scored "
-                       "(describe it with --catalogue FILE)")
+    out = unknown_metric_notes(inputs)  # one line each, never dropped silently
     if inputs.synthetic:
         out.append("the input is SYNTHETIC data: results are not about real trusts")
     return out
