@@ -50,7 +50,7 @@ REGISTRY_PATH = Path(__file__).parent / "data" / "registry.yaml"
 KINDS = ("data", "league-table")
 DEFAULT_DIR = Path("data") / "raw"
 DEFAULT_TIMEOUT = 30.0  # seconds without a byte from the server
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_BYTES = 200_000_000
 CHUNK = 64 * 1024
 _FIELDS = ("quarter", "trust_type", "kind", "file_name", "url", "sha256", "publication_page", "date_seen",
            "source", "note")

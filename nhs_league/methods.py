@@ -97,6 +97,13 @@ class Method:
                 for v in lists.values()))):
             raise MethodError(f"method {self.name!r}: scoring.metric_lists must be 'catalogue' or a mapping "
                               "{organisation type: 'catalogue' or a list of Metric_IDs}")
+        if isinstance(lists, dict):
+            from . import orgtypes
+
+            unknown = sorted(set(lists) - set(orgtypes.codes()))
+            if unknown:
+                raise MethodError(f"method {self.name!r}: scoring.metric_lists names unknown organisation "
+                                  f"type(s) {unknown}; the types are {list(orgtypes.codes())}")
         self.domain_cutoffs  # validates domain_segmentation.cutoffs
         if s["segmentation"].get("quantile_method") not in QUANTILE_METHODS:
             raise MethodError(f"method {self.name!r}: segmentation.quantile_method must be a numpy "

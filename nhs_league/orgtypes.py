@@ -37,7 +37,7 @@ ORG_TYPES_PATH = Path(__file__).parent / "data" / "org_types.yaml"
 #: Environment variable naming another organisation-types file to use instead (to try a new type
 #: before editing the package's file); read when the package is imported.
 ORG_TYPES_ENV = "NHS_LEAGUE_ORG_TYPES"
-_FIELDS = ("label", "trust_type_strings", "aliases", "file_name_fragments", "noun", "first_year")
+_FIELDS = ("label", "trust_type_strings", "aliases", "file_name_fragments", "first_year")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,6 @@ class OrgType:
     trust_type_strings: tuple[str, ...]
     aliases: tuple[str, ...]
     file_name_fragments: tuple[str, ...]
-    noun: str
     first_year: int
     evidence: str = ""
 
@@ -74,7 +73,7 @@ def load(path=None) -> dict[str, OrgType]:
             raise InputError(f"organisation type {code!r} lacks {missing}", file=p, column="types")
         ot = OrgType(str(code), str(t["label"]), tuple(map(str, t["trust_type_strings"])),
                      tuple(map(str, t["aliases"])), tuple(map(str, t["file_name_fragments"])),
-                     str(t["noun"]), int(t["first_year"]), str(t.get("evidence", "")).strip())
+                     int(t["first_year"]), str(t.get("evidence", "")).strip())
         for name in {_norm(x) for x in (ot.code, ot.label, *ot.trust_type_strings, *ot.aliases)}:
             if seen.setdefault(name, ot.code) != ot.code:
                 raise InputError(f"the name {name!r} is given to two organisation types ({seen[name]} and "
@@ -116,10 +115,6 @@ def label(code: str) -> str:
     return load()[code].label
 
 
-def noun(code: str) -> str:
-    return load()[code].noun
-
-
 def lookup(text) -> str | None:
     """The type code a name stands for, or None."""
     return names().get(_norm(text))
@@ -151,5 +146,5 @@ def from_file_name(name) -> list[str]:
     return list(dict.fromkeys(keep))
 
 
-__all__ = ["OrgType", "ORG_TYPES_PATH", "ORG_TYPES_ENV", "active_path", "load", "codes", "types_for_year", "names", "labels", "label", "noun",
+__all__ = ["OrgType", "ORG_TYPES_PATH", "ORG_TYPES_ENV", "active_path", "load", "codes", "types_for_year", "names", "labels", "label",
            "lookup", "describe", "parse", "from_file_name"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -258,6 +259,10 @@ def test_success_writes_both_files_under_their_names_and_prints_the_next_command
                         "--trust-type mental-health-and-community")
     assert err.count("SHA-256 matches the registry") == 2
     assert "downloading " + DATA_NAME in err  # the (non-terminal) progress lines
+    # the next command runs on what was fetched: NHS England's 61 mental health and community trusts
+    code, table, err = run_cli(*shlex.split(lines[2])[1:])
+    assert code == 0, err
+    assert table.count("\n") == 62  # header + 61 trusts
 
 
 def test_default_folder_is_data_raw_quarter(served, tmp_path, run_cli, monkeypatch):

@@ -64,7 +64,7 @@ def test_a_new_type_needs_no_code(tmp_path, write_csv):
     line computes a hospice league table: no code was changed."""
     types = yaml.safe_load(orgtypes.ORG_TYPES_PATH.read_text())
     types["types"]["hospice"] = {"label": "Hospice", "trust_type_strings": ["Hospice"], "aliases": ["hospices"],
-                                 "file_name_fragments": ["hospice"], "noun": "hospice", "first_year": 2025}
+                                 "file_name_fragments": ["hospice"], "first_year": 2025}
     tfile = tmp_path / "types.yaml"
     tfile.write_text(yaml.safe_dump(types))
     cat = pd.read_csv(ROOT / "nhs_league" / "data" / "metrics.csv", dtype=str, keep_default_na=False)
@@ -120,6 +120,14 @@ def test_unresolved_thresholds_never_run_silently():
         classify(np.array([2.0, 2.5]), np.zeros(2, bool), np.zeros(2, bool), m)
     with pytest.raises(MethodError, match="defined thresholds"):
         m.cutoffs
+
+
+def test_metric_lists_name_known_types_only():
+    m = load_method("nof-2026-27")
+    s = m.to_dict()
+    s["scoring"]["metric_lists"] = {"hospital": ["OF0023"]}
+    with pytest.raises(MethodError, match=r"unknown organisation type\(s\) \['hospital'\]"):
+        type(m)(s.pop("name"), s.pop("description"), s)
 
 
 @pytest.mark.parametrize("thresholds, message", [
