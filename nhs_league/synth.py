@@ -818,7 +818,8 @@ def _data_rows(trust_type, trusts, cells, profiles, rows, panel, res, method, q)
     d.insert(4, "Trust_name", trusts.names[t])
     d["Quarter"] = qlabel
     d["Data_source"] = SYNTHETIC_MARK
-    if q == 4:  # the Q4 release puts Quarter first (and writes a byte-order mark: see write_year)
+    if q == 4:  # the Q4 release: Quarter first, a byte-order mark (see generate), no row for a missing value
+        d = d[~d["Value"].isin(["", "*"])].reset_index(drop=True)
         return d[["Quarter"] + [c for c in DATA_COLUMNS_Q3 if c != "Quarter"]]
     return d[DATA_COLUMNS_Q1 if q == 1 else DATA_COLUMNS_Q3]
 
