@@ -44,6 +44,8 @@ QUANTILE_METHODS = (
     "hazen", "weibull", "linear", "median_unbiased", "normal_unbiased", "lower", "higher",
     "midpoint", "nearest",
 )
+PROVISIONAL_MARK = "PROVISIONAL"
+PROVISIONAL_VALUE = "provisional"  # a threshold value: use the preset's provisional_cutoffs
 SECTIONS = ("scoring", "average", "segmentation", "domain_segmentation", "override", "segment5", "league")
 
 
@@ -148,23 +150,31 @@ class Method:
 
     @property
     def thresholds(self) -> dict:
-        """``{organisation type: (T1, T2, T3) or None}`` of a ``thresholds`` preset (None = not published)."""
+        """``{organisation type: (T1, T2, T3), None or "provisional"}`` of a ``thresholds`` preset.
+
+        None = not published (the preset refuses to run for the type); ``"provisional"`` = use the
+        ``provisional_cutoffs``, labelled PROVISIONAL (what ``--provisional`` does, written in a preset).
+        """
         from . import orgtypes
 
         seg = self.settings["segmentation"]
         where = f"method {self.name!r}: segmentation.thresholds"
         raw = seg.get("thresholds")
         types = orgtypes.codes()
-        if raw is None or isinstance(raw, (list, tuple)):  # one set for every type (an aligned basis)
-            cut = None if raw is None else _check_cutoffs(raw, where)
+        def one(v, w):
+            return v if v is None or v == PROVISIONAL_VALUE else _check_cutoffs(v, w)
+
+        if raw is None or raw == PROVISIONAL_VALUE or isinstance(raw, (list, tuple)):  # one for every type
+            cut = one(raw, where)
             out = {t: cut for t in types}
         elif isinstance(raw, dict):
             unknown = sorted(set(raw) - set(types))
             if unknown:
                 raise MethodError(f"{where}: unknown organisation type(s) {unknown}; the types are {list(types)}")
-            out = {t: None if raw.get(t) is None else _check_cutoffs(raw[t], f"{where}.{t}") for t in types}
+            out = {t: one(raw.get(t), f"{where}.{t}") for t in types}
         else:
-            raise MethodError(f"{where} must be a list of three numbers, or a mapping by organisation type")
+            raise MethodError(f"{where} must be a list of three numbers, 'provisional', or a mapping by "
+                              "organisation type")
         _check_cutoffs(seg.get("provisional_cutoffs"), f"method {self.name!r}: segmentation.provisional_cutoffs")
         return out
 
@@ -325,7 +335,6 @@ def default_method_for(quarter) -> Method:
     return load_method("nof-2025-26")
 
 
-PROVISIONAL_MARK = "PROVISIONAL"
 
 
 def resolve_for(method: Method, trust_type: str, *, provisional: bool = False) -> Method:
@@ -352,10 +361,10 @@ def resolve_for(method: Method, trust_type: str, *, provisional: bool = False) -
     if seg["rule"] != "thresholds":
         return method
     cut = method.thresholds[trust_type]
-    if cut is not None:
+    if cut is not None and cut != PROVISIONAL_VALUE:
         return method.replace(name=method.name, segmentation={"rule": "cutoffs", "cutoffs": list(cut)})
     fallback = _check_cutoffs(seg["provisional_cutoffs"], "segmentation.provisional_cutoffs")
-    if not provisional:
+    if not (provisional or cut == PROVISIONAL_VALUE):
         raise MethodError(
             f"method {method.name!r}: NHS England has not published the 2026/27 segment thresholds for "
             f"{trust_type} organisations (segmentation.thresholds.{trust_type} is null): give them in a copy "

@@ -497,6 +497,10 @@ class ReportContext:
         rows += [(k.replace("_", " ").capitalize(), str(v)) for k, v in self.extra.items()]
         table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                         for k, v in rows)
+        if self.method.provisional:  # 2026/27 thresholds not published: stand-in cut-offs
+            head += (f" PROVISIONAL — segments use stand-in cut-offs "
+                     f"{' / '.join(f'{c:g}' for c in self.method.cutoffs)} because NHS England has not "
+                     f"published the segment thresholds for this organisation type.")
         text = f"{head}\n" + "\n".join(f"{k}: {v}" for k, v in rows)
         return HTMLFragment(f'<div class="nhs-banner" {_LABEL_ATTR}="{self.label}" '
                             f'style="{style}padding:8px;margin:6px 0">'
@@ -1279,7 +1283,8 @@ def manifest(job: Job, params: dict, *, output, build_dir, started: float, finis
 
     method_name = params.get("method") or ""
     try:
-        m = load_method(method_name) if method_name else default_method_for(job.quarter)
+        m = resolve_for(load_method(method_name) if method_name else default_method_for(job.quarter),
+                        job.trust_type)
         method = {"preset": m.name, "requested": method_name or "(default for the quarter)",
                   "fingerprint": m.fingerprint(), "source": m.source}
     except MethodError as exc:  # pragma: no cover - validated before running

@@ -134,7 +134,7 @@ def test_metric_lists_name_known_types_only():
     ({"icb": [2.0, 2.5]}, "three increasing numbers"),
     ({"icb": [2.5, 2.0, 2.7]}, "three increasing numbers"),
     ({"hospital": [2.0, 2.3, 2.6]}, "unknown organisation type"),
-    ("2.0", "a list of three numbers, or a mapping"),
+    ("2.0", "a list of three numbers, 'provisional', or a mapping"),
 ])
 def test_bad_thresholds_are_method_errors(thresholds, message):
     m = load_method("nof-2026-27")
@@ -275,3 +275,27 @@ def test_reports_take_the_thresholds_of_a_preset_copy(tmp_path):
     pd.testing.assert_series_equal(
         ctx.table["Raw_segment"], pd.Series(cutoff_segments(ctx.table["Average_score"].to_numpy(), (1.9, 2.2, 2.5)),
                                             index=ctx.table.index, name="Raw_segment"), check_dtype=False)
+
+
+def test_report_provisional_points_2026_27_jobs_at_a_provisional_copy(tmp_path, run_cli):
+    from nhs_league.report import prepare
+
+    args = ["report", "--data", ICB_DIR, "--quarter", "2026Q1", "--trust-type", "icb", "--list",
+            "--build-dir", tmp_path / "build", "--output", tmp_path / "out"]
+    code, out, err = run_cli(*args)
+    assert code == 2 and out == "" and _one_error_line(err).endswith("every output labelled PROVISIONAL")
+    code, out, err = run_cli(*args, "--provisional")
+    assert code == 0 and str(tmp_path / "out" / "2026Q1" / "icb" / "league_table.html") in out.splitlines()
+    copy = tmp_path / "build" / "presets" / "nof-2026-27-provisional.yaml"
+    assert yaml.safe_load(copy.read_text())["segmentation"]["thresholds"] == {t: "provisional" for t in orgtypes.codes()}
+    ctx = prepare(quarter="2026Q1", trust_type="icb", data=[str(ICB_DATA)], method=str(copy))
+    assert ctx.method.provisional and ctx.method.name == "nof-2026-27 PROVISIONAL (2025/26 cut-offs)"
+    banner = ctx.banner()
+    assert "PROVISIONAL — segments use stand-in cut-offs 2.06 / 2.35 / 2.7" in banner.text
+    assert "SYNTHETIC DATA" in banner.text
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nhs-league: error: "), err
+    return lines[0]
