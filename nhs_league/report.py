@@ -58,12 +58,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, orgtypes
 from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_text
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
                  read_inputs, rows_for, select_quarter)
-from .methods import Method, default_method_for, load_method, read_yaml
+from .methods import Method, default_method_for, load_method, read_yaml, resolve_for
 from .quarters import Quarter
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -501,6 +501,10 @@ class ReportContext:
         rows += [(k.replace("_", " ").capitalize(), str(v)) for k, v in self.extra.items()]
         table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                         for k, v in rows)
+        if self.method.provisional:  # 2026/27 thresholds not published: stand-in cut-offs
+            head += (f" PROVISIONAL — segments use stand-in cut-offs "
+                     f"{' / '.join(f'{c:g}' for c in self.method.cutoffs)} because NHS England has not "
+                     f"published the segment thresholds for this organisation type.")
         text = f"{head}\n" + "\n".join(f"{k}: {v}" for k, v in rows)
         return HTMLFragment(f'<div class="nhs-banner" {_LABEL_ATTR}="{self.label}" '
                             f'style="{style}padding:8px;margin:6px 0">'
@@ -551,7 +555,8 @@ def prepare(*, quarter, trust_type, data=(), method="", seed=0, coverage=0.95, d
     paths = [Path(p) for p in v["data"]]
     inputs = load_inputs(paths)
     q = select_quarter(inputs, v["quarter"])
-    m = load_method(method) if method else default_method_for(q)
+    # a thresholds preset (nof-2026-27) takes the type's thresholds; unpublished ones are an error here
+    m = resolve_for(load_method(method) if method else default_method_for(q), v["trust_type"])
     extra_out = {k: v[k] for k in extra}
     return ReportContext(q, v["trust_type"], paths, inputs, m, int(seed), float(coverage), int(draws), extra_out,
                          method)
@@ -846,7 +851,8 @@ def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
 
 
 def _method_for(ctx: ReportContext, quarter: str) -> Method:
-    return load_method(ctx.method_requested) if ctx.method_requested else default_method_for(quarter)
+    return resolve_for(load_method(ctx.method_requested) if ctx.method_requested else default_method_for(quarter),
+                       ctx.trust_type)
 
 
 def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
@@ -1053,14 +1059,6 @@ def load_suite(path=None) -> dict:
     return suite
 
 
-_TYPE_IN_NAME = {
-    "acute": ("-acute-trust-",),
-    "mental-health-and-community": ("-mental-health-and-community-trust-", "-non-acute-hospital-trust-",
-                                    "-non-acute-trust-"),
-    "ambulance": ("-ambulance-trust-",),
-}
-
-
 def files_for_type(paths, trust_type: str) -> list[Path]:
     """The files whose official name is for ``trust_type`` (files named for no type are kept).
 
@@ -1073,8 +1071,7 @@ def files_for_type(paths, trust_type: str) -> list[Path]:
     """
     out = []
     for p in map(Path, paths):
-        name = f"-{p.name.lower()}"
-        typed = [t for t, keys in _TYPE_IN_NAME.items() if any(k in name for k in keys)]
+        typed = orgtypes.from_file_name(p.name)
         if not typed or trust_type in typed:
             out.append(p)
     return out
@@ -1163,8 +1160,8 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
         if notebooks and nb not in notebooks:
             continue
         paths, note = _dataset_paths(suite, entry.get("data", "synthetic"))
-        types = entry.get("trust_types", list(TRUST_TYPES))
-        types = list(TRUST_TYPES) if types == "all" else [parse_trust_type(t) for t in types]
+        types = entry.get("trust_types", "all")
+        types = None if types == "all" else [parse_trust_type(t) for t in types]
         quarters = [Quarter.parse(q).code for q in entry.get("quarters", [])]
         if paths is None:
             skipped.append((f"{nb} on {entry.get('data')}", note or "dataset not present"))
@@ -1175,7 +1172,8 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
         for q in quarters:
             if q_filter and q != q_filter:
                 continue
-            for t in types:
+            # "all": every organisation type scored in the quarter's year (org_types.yaml first_year)
+            for t in (types if types is not None else orgtypes.types_for_year(Quarter.parse(q).year)):
                 if t_filter and t != t_filter:
                     continue
                 sets = entry.get("parameter_sets") or [{}]
@@ -1309,7 +1307,8 @@ def manifest(job: Job, params: dict, *, output, build_dir, started: float, finis
 
     method_name = params.get("method") or ""
     try:
-        m = load_method(method_name) if method_name else default_method_for(job.quarter)
+        m = resolve_for(load_method(method_name) if method_name else default_method_for(job.quarter),
+                        job.trust_type)
         method = {"preset": m.name, "requested": method_name or "(default for the quarter)",
                   "fingerprint": m.fingerprint(), "source": m.source}
     except MethodError as exc:  # pragma: no cover - validated before running
