@@ -322,7 +322,7 @@ COLUMN_LABELS = {
     "N_metrics": "Number of metrics", "Average_score_unrounded": "Average score (unrounded)",
     "Average_score": "Average score", "average_2dp": "Average score", "Raw_segment": "Segment before the override",
     "Final_segment": "Segment with segment 5", "Rank": "League rank", "rank": "Rank of the average",
-    "league_rank": "League rank", "P_other_segment": "Chance of another segment",
+    "league_rank": "League rank", "league_rank_before": "League rank before", "P_other_segment": "Chance of another segment",
     "Average_se_jackknife": "Standard error of the average (jackknife)", "se": "Standard error",
     "z": "z", "n": "Number", "could_be_top": "Could be in the top group", "could_be_bottom": "Could be in the bottom group",
     "next_unit": "Next trust", "next_estimate": "Next trust's average", "estimate": "Average score",
@@ -378,6 +378,21 @@ def display_frame(df: pd.DataFrame, *, index: bool = False, decimals: int = 2) -
     return pd.DataFrame(out)
 
 
+def _as_text(view: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """Every cell as the text a reader sees: integers without decimals, floats to ``decimals``,
+    blanks for missing values. The browser still sorts numeric columns as numbers."""
+    out = {}
+    for col in view.columns:
+        x = view[col]
+        if pd.api.types.is_integer_dtype(x.dtype) or str(x.dtype) == "Int64":
+            out[col] = ["" if pd.isna(v) else str(int(v)) for v in x]
+        elif pd.api.types.is_float_dtype(x.dtype):
+            out[col] = ["" if pd.isna(v) else f"{v:.{decimals}f}" for v in x]
+        else:
+            out[col] = ["" if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA) else str(v) for v in x]
+    return pd.DataFrame(out, columns=view.columns)
+
+
 def _slug(text: str) -> str:
     s = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
     while "--" in s:
@@ -422,7 +437,7 @@ def table(df: pd.DataFrame, title: str, *, synthetic: bool, caption: str = "", m
     full_title = f"SYNTHETIC — {title}" if synthetic else title
     name = _slug(full_title)
     body = itables.to_html_datatable(
-        view, connected=False, display_logo_when_loading=False, showIndex=False, paging=False, maxBytes=0,
+        _as_text(view, decimals), connected=False, display_logo_when_loading=False, showIndex=False, paging=False, maxBytes=0,
         classes="display compact cell-border", order=[], autoWidth=False,
         layout={"topStart": "buttons", "topEnd": "search", "bottomStart": "info", "bottomEnd": None},
         buttons=[{"extend": "csvHtml5", "text": "Download CSV", "title": name, "exportOptions": {"orthogonal": "display"}}],
@@ -1026,7 +1041,8 @@ def trend(history: pd.DataFrame, *, synthetic: bool, trust: str = "", cutoffs=No
     ----------
     history : pandas.DataFrame
         One row per quarter (in order), columns ``quarter``, ``estimate``, optional
-        ``lower``/``upper``, ``rank``, ``segment``.
+        ``lower``/``upper``, ``league_rank`` (or ``rank``), ``segment``, ``cutoffs`` (that quarter's
+        cut-offs as text "2.06 / 2.35 / 2.70", blank where it used none).
     """
     fig = _figure("small")
     ax = fig.add_subplot()
@@ -1038,15 +1054,22 @@ def trend(history: pd.DataFrame, *, synthetic: bool, trust: str = "", cutoffs=No
     ax.plot(x, est, "o-", color="black", label="average score")
     for i, row in enumerate(history.itertuples()):  # one label per quarter
         bits = []
-        if "rank" in history and pd.notna(getattr(row, "rank", None)):
+        if "league_rank" in history and pd.notna(getattr(row, "league_rank", None)):
+            bits.append(f"league rank {int(row.league_rank)}")
+        elif "rank" in history and pd.notna(getattr(row, "rank", None)):
             bits.append(f"rank {int(row.rank)}")
         if "segment" in history and pd.notna(getattr(row, "segment", None)):
             bits.append(f"seg {int(row.segment)}")
         if bits:
             ax.annotate(", ".join(bits), (i, est[i]), textcoords="offset points", xytext=(6, 6),
                         fontsize=FONT["tick"])
-    for c in cutoffs or ():
-        ax.axhline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8)
+    if "cutoffs" in history:  # each quarter's own cut-offs, only where that quarter used cut-offs
+        for i, text in enumerate(history["cutoffs"].fillna("").astype(str)):
+            for c in (float(t) for t in text.split("/") if t.strip()):
+                ax.hlines(c, i - 0.35, i + 0.35, color=OKABE_ITO["grey"], ls="--", lw=0.9)
+    else:
+        for c in cutoffs or ():
+            ax.axhline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8)
     ax.set_xticks(x, history["quarter"].astype(str))
     ax.set_xlim(-0.5, len(history) - 0.2)
     ax.invert_yaxis()
@@ -1054,8 +1077,8 @@ def trend(history: pd.DataFrame, *, synthetic: bool, trust: str = "", cutoffs=No
     ax.legend(fontsize=FONT["tick"], frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or f"Quarter-by-quarter average score{': ' + trust if trust else ''}",
-                  "Shows the trust's average and its interval each quarter (dashed: segment cut-offs); does "
-                  "not show whether its peers changed, or method changes between quarters.", synthetic=synthetic)
+                  "Shows the trust's average and its interval each quarter, with that quarter's segment cut-offs "
+                  "(dashed, where it used cut-offs); does not show whether its peers changed.", synthetic=synthetic)
 
 
 def movement(change: pd.DataFrame, *, synthetic: bool, names=None, title: str | None = None,

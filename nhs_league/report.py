@@ -866,7 +866,10 @@ def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
     from .uncertainty import basket_bootstrap_averages
 
     rows = []
-    for q in ctx.inputs.quarters:  # at most a handful of quarters
+    upto = Quarter.parse(ctx.quarter).code
+    for q in ctx.inputs.quarters:  # at most a handful of quarters; never after the report's quarter
+        if Quarter.parse(q).code > upto:
+            continue
         caps = ctx.capabilities if q == ctx.quarter else capabilities(ctx.inputs, q, ctx.trust_type)
         if "metric_scores" not in caps:
             continue
@@ -895,10 +898,67 @@ def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
         else:
             se = float(reps.se().iloc[i])
             lo, hi = avg - 1.96 * se, avg + 1.96 * se
+        seg_rule = m.settings["segmentation"]["rule"]
         rows.append({"quarter": Quarter.parse(q).label, "estimate": avg, "lower": float(lo),
-                     "upper": float(hi), "rank": int(nominal["rank"][i]),
-                     "segment": int(nominal["segment"][i]), "method": m.name})
-    return pd.DataFrame(rows, columns=["quarter", "estimate", "lower", "upper", "rank", "segment", "method"])
+                     "upper": float(hi), "league_rank": int(nominal["rank"][i]),
+                     "segment": int(nominal["segment"][i]), "method": m.name,
+                     "cutoffs": " / ".join(f"{c:.2f}" for c in m.cutoffs) if seg_rule == "cutoffs" else ""})
+    return pd.DataFrame(rows, columns=["quarter", "estimate", "lower", "upper", "league_rank", "segment", "method",
+                                       "cutoffs"])
+
+
+def override_note(ctx: ReportContext, trust_code: str) -> str:
+    """One sentence on the financial override for this trust: whether it applies, and where the trust
+    would sit without it (segment and league rank, everything else as published)."""
+    from .pipeline import classify
+
+    t = ctx.table.set_index("Trust_code")
+    row = t.loc[trust_code]
+    if row["Trust_in_financial_deficit"] != "Yes":
+        return (f"{row['Trust_name']} is not in financial deficit ({row['Deficit_source']}): the financial "
+                "override does not apply to it.")
+    raw, seg = int(row["Raw_segment"]), int(row["Segment"])
+    if raw >= seg:
+        return (f"{row['Trust_name']} is in financial deficit ({row['Deficit_source']}), but its average already "
+                f"puts it in segment {raw}: the override (a cap at segment "
+                f"{ctx.method.settings['override']['cap']}) does not change its place.")
+    off = ctx.method.replace(override={"enabled": False})
+    avg = t["Average_score"].to_numpy(dtype=float)
+    deficit = (t["Trust_in_financial_deficit"] == "Yes").to_numpy()
+    free = classify(avg, deficit, np.zeros(len(t), bool), off)
+    k = t.index.get_loc(trust_code)
+    return (f"{row['Trust_name']} is in financial deficit ({row['Deficit_source']}), so the financial override "
+            f"caps it at segment {seg}: its average alone ({row['Average_score']:.2f}) would put it in segment "
+            f"{raw}, at league rank {int(free['rank'][k])} instead of {int(row['Rank'])} (everyone else as "
+            "published). Its chance of a different segment reflects the cap as well as its scores.")
+
+
+def raw_value_table(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
+    """The trust's raw value on each metric beside its peers' median and quartiles (from the file's
+    ``Median_value`` / ``Lower_quartile`` / ``Upper_quartile`` where it gives them, else computed from
+    the peers' values), its score and where the score came from."""
+    from .backtest import metric_score_table
+
+    panel = ctx.panel
+    i = panel.trusts.index.get_loc(trust_code)
+    rows = rows_for(ctx.inputs.metrics, ctx.quarter, ctx.trust_type)
+    stats = rows.drop_duplicates("metric_id").set_index("metric_id") if len(rows) else pd.DataFrame()
+    scores = metric_score_table(panel, ctx.method, ctx.result).set_index(["Trust_code", "Metric_ID"])
+    out = []
+    for j, (mid, r) in enumerate(panel.metrics.iterrows()):
+        v = panel.values[:, j]
+        have = ~np.isnan(v)
+        sid = r["score_id"] if isinstance(r["score_id"], str) else mid
+        key = (trust_code, sid)
+        med = lq = uq = np.nan
+        if mid in stats.index and "median_value" in stats:
+            med, lq, uq = (float(stats.loc[mid, c]) for c in ("median_value", "lower_quartile", "upper_quartile"))
+        if np.isnan(med) and have.sum() >= 2:
+            lq, med, uq = np.percentile(v[have], [25, 50, 75])
+        out.append({"metric": r["name"], "better": r["better"], "value": v[i], "peer_median": med,
+                    "peer_lower_quartile": lq, "peer_upper_quartile": uq, "peers_with_a_value": int(have.sum()),
+                    "score": scores["Score"].get(key, np.nan), "score_from": scores["Source"].get(key, "")})
+    return pd.DataFrame(out)
 
 
 def compare_quarters(ctx: ReportContext, previous: str = "") -> pd.DataFrame:
@@ -934,7 +994,7 @@ def compare_quarters(ctx: ReportContext, previous: str = "") -> pd.DataFrame:
     ch["upper"] = ch["change"] + crit * sd
     ch["beyond_noise"] = ch["verdict"].isin(["better", "worse"])
     for col, reps in (("", now), ("_before", before)):
-        ch[f"rank{col}"] = pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(ch.index)
+        ch[f"league_rank{col}"] = pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(ch.index)
         ch[f"segment{col}"] = pd.Series(reps.nominal["segment"], index=reps.trust_codes).reindex(ch.index)
     out = ch.sort_values(["change"], kind="stable")
     out.attrs.update(previous=prev_q, previous_label=Quarter.parse(prev_q).label, methods={prev_q: m_prev.name, ctx.quarter: ctx.method.name},

@@ -172,7 +172,7 @@ def test_table_real_has_no_synthetic_banner_and_truncates():
     page = charts.table(df, "T", synthetic=False, max_rows=10)._repr_html_()
     assert "SYNTHETIC" not in page
     assert "20 more rows not shown" in page
-    assert [r[0] for r in _table_rows(page)] == list(range(10))
+    assert [r[0] for r in _table_rows(page)] == [str(i) for i in range(10)]
 
 
 def test_table_reads_as_words_sorts_searches_downloads_and_prints_every_row():
@@ -185,7 +185,9 @@ def test_table_reads_as_words_sorts_searches_downloads_and_prints_every_row():
     assert view["In financial deficit"].tolist() == ["yes", "no", "yes"]
     assert str(view["Number of metrics"].dtype) == "Int64" and view["League rank"].tolist() == [2, 1, 3]
     assert view["Chance of another segment"].tolist() == [0.12, 0.5, 0.0]
-    assert _table_rows(page)[0][:4] == ["A", "yes", 11, 2]  # integers, not 11.00
+    assert _table_rows(page)[0] == ["A", "yes", "11", "2", "0.12"]  # integers, not 11.00; as shown
+    gaps = charts.table(pd.DataFrame({"x": [1.5, np.nan], "n": [1.0, np.nan]}), "G", synthetic=False)._repr_html_()
+    assert _table_rows(gaps) == [["1.50", "1"], ["", ""]]  # a missing value is blank, never NaN
     # DataTables (itables, offline) with a search box and a CSV button; no paging, so print shows all
     assert '"paging": false' in page and '"csvHtml5"' in page and '"search"' in page
     assert "https://" not in page.split("<script", 1)[1].split("</script>", 1)[0]  # no CDN

@@ -399,10 +399,18 @@ def test_trend_rows_match_each_quarters_summary(fixture_files, source):
         lo = s["average_low"] if "average_low" in s else s["average"] - 1.96 * s["se"]
         hi = s["average_high"] if "average_high" in s else s["average"] + 1.96 * s["se"]
         want.append({"quarter": report.Quarter.parse(q).label, "estimate": float(s["average"]),
-                     "lower": float(lo), "upper": float(hi), "rank": int(s["rank"]),
-                     "segment": int(s["segment"]), "method": m.name})
+                     "lower": float(lo), "upper": float(hi), "league_rank": int(s["rank"]),
+                     "segment": int(s["segment"]), "method": m.name,
+                     "cutoffs": " / ".join(f"{c:.2f}" for c in m.cutoffs)})
     assert len(want) == 2
     pd.testing.assert_frame_equal(got, pd.DataFrame(want, columns=got.columns))
+
+
+def test_the_trend_stops_at_the_reports_quarter(fixture_files):
+    ctx = report.prepare(quarter="2025Q3", trust_type="acute", data=[str(p) for p in fixture_files], seed=3, draws=40)
+    assert "2025Q4" in ctx.inputs.quarters  # the file holds a later quarter ...
+    got = report.trend(ctx, report.pick_trust(ctx, ""))
+    assert got["quarter"].tolist() == ["Q3 2025/26"]  # ... which a Q3 report never shows
 
 
 def test_replicates_summary_is_cached_but_callers_get_copies(fixture_files):
