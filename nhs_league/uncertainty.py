@@ -43,15 +43,16 @@ al. 2009; van Dishoeck et al. 2011), :meth:`~Replicates.quarter_change` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, MethodError
-from .methods import Method, check_coverage, check_draws, load_method
+from .methods import QUANTILE_METHODS, Method, check_coverage, check_draws, load_method, read_preset
 from .pipeline import DATA_LABEL, Panel, classify, compute, domain_weights
-from .scoring import aggregate_scores
+from .scoring import aggregate_scores, round_scores
 from .segmentation import quartile_cutoffs
 
 __all__ = [
@@ -64,6 +65,9 @@ __all__ = [
     "basket_bootstrap",
     "basket_bootstrap_averages",
     "basket_jackknife",
+    "nhse_replicates",
+    "nhse_likely_ranges",
+    "load_likely_range_preset",
     "rankability",
     "read_denominators",
     "ordinal",
@@ -74,12 +78,15 @@ SOURCES = {
     "sampling": "sampling noise (parametric bootstrap of numerators/denominators through the whole pipeline)",
     "metrics": "choice of metrics (bootstrap over each trust's metric scores)",
     "metrics-jackknife": "choice of metrics (leave one metric out)",
+    "nhse": ("NHS England's likely-range method, reproduced (percentile bootstrap over each trust's metric "
+             "scores, all trusts resampled together, replicate tables re-segmented and re-ranked)"),
 }
 # Short labels for headlines.
 SOURCE_SHORT = {
     "sampling": "sampling noise",
     "metrics": "metric-basket bootstrap",
     "metrics-jackknife": "leave-one-metric-out",
+    "nhse": "NHS England's method, reproduced",
 }
 RANKABILITY_ESTIMATORS = ("hedges", "dersimonian-laird")
 # Sampling models that the parametric bootstrap can redraw, and rules whose score is
@@ -526,7 +533,7 @@ class Replicates:
     def rebuild(self, panel: Panel) -> "Replicates":
         """The same source, method and settings applied to another panel (e.g. another quarter)."""
         fn = {"sampling": sampling_replicates, "metrics": basket_bootstrap,
-              "metrics-jackknife": basket_jackknife}[self.source]
+              "metrics-jackknife": basket_jackknife, "nhse": nhse_replicates}[self.source]
         if self.method is None:
             raise MethodError("these replicates carry no method: pass Replicates for the other quarter instead")
         return fn(panel, self.method, **self.params)
@@ -987,8 +994,26 @@ def _scored(panel: Panel, method: Method, nominal: dict | None = None) -> tuple[
     return nominal, sc
 
 
+# replicates drawn per block: keeps the (block, n, k_max) draw array near 30 MB however many are asked
+_BLOCK_CELLS = 4_000_000
+
+
 def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, seed, trusts=None, *,
-                     general: bool = False) -> np.ndarray:
+                     general: bool = False, weights=None) -> np.ndarray:
+    """The replicate averages of :func:`basket_bootstrap`, in blocks of replicates (see
+    :func:`_basket_block`); one random stream, so the numbers do not depend on the block size."""
+    n = sc.shape[0]
+    kmax = int((~np.isnan(sc)).sum(axis=1).max())
+    block = max(1, _BLOCK_CELLS // max(1, n * kmax))
+    rng = np.random.default_rng(seed)
+    parts = [_basket_block(panel, method, sc, min(block, draws - start), rng, trusts, general=general,
+                           weights=weights)
+             for start in range(0, draws, block)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+def _basket_block(panel: Panel, method: Method, sc: np.ndarray, draws: int, rng, trusts=None, *,
+                  general: bool = False, weights=None) -> np.ndarray:
     """The replicate averages of :func:`basket_bootstrap`, shape ``(draws, n)``; with ``trusts``
     (positions), only those columns, from the same random draws (so the same numbers).
 
@@ -1001,11 +1026,11 @@ def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, s
     n, m = sc.shape
     have = ~np.isnan(sc)
     s = method.settings["average"]
-    w = np.broadcast_to(domain_weights(have, panel.domain_index, s["weights"], panel.metric_ids), sc.shape)
+    w = np.broadcast_to(domain_weights(have, panel.domain_index, s["weights"], panel.metric_ids)
+                        if weights is None else weights, sc.shape)
     k = have.sum(axis=1)
     kmax = int(k.max())
     order = np.argsort(~have, axis=1, kind="stable")[:, :kmax]  # each trust's scored metrics first
-    rng = np.random.default_rng(seed)
     u = rng.random((draws, n, kmax))  # always every trust's draws: a subset keeps its numbers
     sel = np.arange(n) if trusts is None else np.asarray(trusts, dtype=np.int64)
     u, k, order = u[:, sel], k[sel], order[sel]
@@ -1161,3 +1186,165 @@ def basket_jackknife(panel: Panel, method) -> Replicates:
                       synthetic=panel.synthetic, resampled=_basket_table(panel, sc, "left out in turn"),
                       method=method, kind="jackknife", independent=True, affected=affected,
                       trust_names=panel.trusts["trust_name"].to_numpy(dtype=object), panel=panel, params={})
+
+
+# --------------------------------------------------------------------------------------
+# Source 4: NHS England's likely ranges, reproduced
+# --------------------------------------------------------------------------------------
+LIKELY_RANGE_DIR = Path(__file__).parent / "data" / "uncertainty"
+NHSE_COLUMNS = ("NHSE_range_average_low", "NHSE_range_average_high", "NHSE_range_rank_low", "NHSE_range_rank_high")
+_PRESET_KEYS = {"name": str, "resample": str, "joint": bool, "draws": int, "coverage": float,
+                "average_quantile": str, "rank_quantile": str, "decimals": int}
+
+
+def load_likely_range_preset(name_or_path="nhse-likely-range") -> dict:
+    """The settings of the likely-range reproduction (``data/uncertainty/nhse-likely-range.yaml``).
+
+    >>> p = load_likely_range_preset()
+    >>> p["draws"], p["coverage"], p["rank_quantile"]
+    (20000, 0.95, 'inverted_cdf')
+    """
+    if isinstance(name_or_path, dict):
+        data, where = dict(name_or_path), "likely-range settings"
+    else:
+        path, data = read_preset(name_or_path, LIKELY_RANGE_DIR, "likely-range preset")
+        where = str(path)
+    if not isinstance(data, dict):
+        raise MethodError(f"{where}: a likely-range preset is a mapping")
+    missing = sorted(set(_PRESET_KEYS) - set(data))
+    unknown = sorted(set(data) - set(_PRESET_KEYS))
+    if missing or unknown:
+        raise MethodError(f"{where}: " + "; ".join(([f"missing {missing}"] if missing else [])
+                                                   + ([f"unknown {unknown}"] if unknown else [])))
+    if data["resample"] != "each_trust_own_scores" or data["joint"] is not True:
+        raise MethodError(f"{where}: only resample: each_trust_own_scores with joint: true is implemented")
+    for key in ("average_quantile", "rank_quantile"):
+        if data[key] not in QUANTILE_METHODS:
+            raise MethodError(f"{where}: {key} must be a numpy quantile method, one of {QUANTILE_METHODS}")
+    data["draws"] = check_draws(data["draws"], name=f"{where}: draws")
+    data["coverage"] = check_coverage(data["coverage"], name=f"{where}: coverage")
+    return data
+
+
+def _score_matrix(panel: Panel, method: Method, scores, nominal: dict):
+    """The (n, m) score matrix to resample and its weights: the pipeline's own, or ``scores``."""
+    if scores is None:
+        return nominal["scores"], None
+    if isinstance(scores, pd.DataFrame):
+        missing = panel.trusts.index.difference(scores.index)
+        if len(missing):
+            raise InputError(f"scores: trust {missing[0]} of the {panel.trust_type} table of {panel.quarter} has "
+                             "no row", column="Trust_code")
+        scores = scores.reindex(panel.trusts.index).to_numpy(dtype=float)
+    sc = np.asarray(scores, dtype=float)
+    if sc.ndim != 2 or sc.shape[0] != panel.n:
+        raise ValueError(f"scores must have shape ({panel.n}, m), got {sc.shape}")
+    if method.settings["average"]["weights"] != "per_metric" and sc.shape[1] != len(panel.metric_ids):
+        raise MethodError("scores with their own columns can be averaged only with average.weights: per_metric")
+    w = np.ones(sc.shape) if sc.shape[1] != len(panel.metric_ids) else None
+    return sc, w
+
+
+def nhse_replicates(panel: Panel, method, *, draws: int | None = None, seed=0, scores=None,
+                    preset="nhse-likely-range") -> Replicates:
+    """NHS England's "likely range" method, reproduced: replicate tables for ``--source nhse``.
+
+    Found by fitting the Q4 2025/26 mental health and community league table
+    (docs/uncertainty.md §5): in each replicate every trust's ``k`` metric scores are
+    replaced by ``k`` draws with replacement from its own scores (all trusts in every
+    replicate), the average is recomputed, and the replicate table is classified as the
+    published one is (:func:`nhs_league.pipeline.classify`: averages rounded to 2 dp,
+    segmented by the method's rule, deficit trusts capped at segment 3, ranked by
+    (segment, average)). :func:`nhse_likely_ranges` then takes the 2.5th and 97.5th
+    percentiles. The draws are those of :func:`basket_bootstrap` (same seed, same numbers);
+    what differs is the preset's replicate count and the published rounding.
+
+    Parameters
+    ----------
+    panel : Panel
+    method : Method or str
+    draws : int, optional
+        Default: the preset's (20,000).
+    seed : int or numpy.random.SeedSequence
+    scores : numpy.ndarray or pandas.DataFrame, optional
+        The metric score matrix to resample, ``(n, m)`` in the panel's trust order (or a
+        frame indexed by trust code, any columns: e.g. NHS England's published ``OF1xxx``
+        scores). Default: the scores the pipeline computes (``compute(panel, method)``).
+        Columns other than the panel's metrics are averaged with equal weights.
+    preset : str, path or dict
+
+    Returns
+    -------
+    Replicates
+        ``source="nhse"``, ``independent=True``; ``params`` holds ``draws``, ``seed``,
+        ``preset`` (and ``scores`` when given).
+
+    Examples
+    --------
+    >>> from nhs_league.sensitivity import example_panel
+    >>> r = nhse_replicates(example_panel(12, seed=2), "nof-2025-26", draws=400, seed=1)
+    >>> r.source, r.average.shape
+    ('nhse', (400, 12))
+    """
+    method = load_method(method)
+    settings = load_likely_range_preset(preset)
+    draws = settings["draws"] if draws is None else check_draws(draws)
+    nominal = compute(panel, method)
+    sc, w = _score_matrix(panel, method, scores, nominal)
+    if not (~np.isnan(sc)).any():
+        raise InputError(f"no {panel.trust_type} trust has a scored metric in {panel.quarter}: NHS England's "
+                         "likely-range method needs metric scores", file=_files(panel), column="Value")
+    empty = np.flatnonzero(~(~np.isnan(sc)).any(axis=1))
+    if len(empty):
+        raise InputError(f"trust {panel.trusts.index[empty[0]]} has no metric score to resample",
+                         file=_files(panel), column="Value")
+    if scores is not None:
+        s = method.settings["average"]
+        w0 = w if w is not None else domain_weights(~np.isnan(sc), panel.domain_index, s["weights"],
+                                                    panel.metric_ids)
+        avg0 = aggregate_scores(sc, weights=w0, aggregation=s["aggregation"], trim=float(s.get("trim", 0.1)))
+        nominal = {**nominal, **classify(avg0, nominal["in_deficit"], nominal["intensive_support"], method),
+                   "average": avg0, "scores": sc}
+    avg = _basket_averages(panel, method, sc, draws, seed, weights=w)
+    out = classify(avg, nominal["in_deficit"], nominal["intensive_support"], method)
+    params = {"draws": draws, "seed": seed, "preset": preset}
+    if scores is not None:
+        params["scores"] = scores
+    table = _basket_table(panel, sc, "resampled within each trust") if w is None else None
+    return Replicates("nhse", panel.trusts.index, avg, out["segment"], out["rank"], nominal,
+                      synthetic=panel.synthetic, resampled=table, method=method, kind="bootstrap",
+                      independent=True, trust_names=panel.trusts["trust_name"].to_numpy(dtype=object),
+                      panel=panel, params=params)
+
+
+def nhse_likely_ranges(reps: Replicates, preset=None) -> pd.DataFrame:
+    """``NHSE_range_average_low/high`` (2 dp) and ``NHSE_range_rank_low/high`` per trust.
+
+    The central ``coverage`` share (preset: 95%) of the replicate averages and league ranks,
+    as NHS England's ``Likely_range_of_average_score`` and ``Likely_range_of_rank`` are
+    made (docs/uncertainty.md §5). A *bootstrap range*, not a confidence set: it reflects
+    only which metrics went into each average, and percentile ranges of ranks under-cover
+    at the ends of the table (docs/ranks.md).
+
+    Examples
+    --------
+    >>> from nhs_league.sensitivity import example_panel
+    >>> r = nhse_replicates(example_panel(12, seed=2), "nof-2025-26", draws=400, seed=1)
+    >>> t = nhse_likely_ranges(r)
+    >>> list(t.columns), bool((t["NHSE_range_rank_low"] <= t["NHSE_range_rank_high"]).all())
+    (['NHSE_range_average_low', 'NHSE_range_average_high', 'NHSE_range_rank_low', 'NHSE_range_rank_high'], True)
+    """
+    if reps.kind != "bootstrap":
+        raise MethodError("likely ranges need bootstrap replicates, not leave-one-out tables")
+    p = load_likely_range_preset(preset if preset is not None else reps.params.get("preset", "nhse-likely-range"))
+    a = (1 - p["coverage"]) / 2
+    qa = np.quantile(reps.average, [a, 1 - a], axis=0, method=p["average_quantile"])
+    ranks = _nan_ranks(reps.rank)
+    none = np.isnan(ranks).all(axis=0)
+    qr = np.nanquantile(np.where(none, 0.0, ranks), [a, 1 - a], axis=0, method=p["rank_quantile"])
+    rounded = round_scores(qa, p["decimals"], "half_up")
+    out = pd.DataFrame({NHSE_COLUMNS[0]: rounded[0], NHSE_COLUMNS[1]: rounded[1],
+                        NHSE_COLUMNS[2]: pd.array(np.where(none, np.nan, np.ceil(qr[0] - 1e-9)), dtype="Int64"),
+                        NHSE_COLUMNS[3]: pd.array(np.where(none, np.nan, np.floor(qr[1] + 1e-9)), dtype="Int64")},
+                       index=reps.trust_codes)
+    return out
