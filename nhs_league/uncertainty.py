@@ -68,6 +68,10 @@ __all__ = [
     "nhse_replicates",
     "nhse_likely_ranges",
     "load_likely_range_preset",
+    "paired_quarter_change",
+    "holm_adjust",
+    "bh_adjust",
+    "MULTIPLICITY",
     "rankability",
     "read_denominators",
     "ordinal",
@@ -488,45 +492,113 @@ class Replicates:
         return rankability(pd.Series(np.asarray(self.nominal["average"], dtype=float), index=self.trust_codes),
                            self.se(), estimator=estimator)
 
-    def headlines(self, coverage: float = 0.95) -> pd.Series:
-        """One line per trust, e.g. ``"published 47th; 95% rank interval 22nd–80th
-        (metric-basket bootstrap); 38% chance of a different segment"``.
+    def cap_boundary(self):
+        """The average below which a trust is in a segment better than the deficit cap.
+
+        Returns a number (fixed cut-offs: the cut-off between segments ``cap - 1`` and
+        ``cap`` plus half a unit of the published rounding, since segments are taken from
+        the 2-dp average) or a function of the averages (quartile rule: their
+        ``(cap - 1) / 4`` quantile, which rises with every average), or None when the
+        override cannot move anyone (switched off, or cap 1).
+        """
+        m = self.method if self.method is not None else load_method("nof-2025-26")
+        o = m.settings["override"]
+        cap = int(o.get("cap", 3))
+        if not o.get("enabled", True) or cap < 2:
+            return None
+        half = 0.5 * 10.0 ** -m.decimals
+        seg = m.settings["segmentation"]
+        if seg["rule"] == "cutoffs":
+            return float(m.cutoffs[cap - 2]) + half
+        qm = seg["quantile_method"]
+        return lambda x: float(np.quantile(np.asarray(x, dtype=float), (cap - 1) / 4, method=qm)) + half
+
+    def league_sets(self, coverage: float = 0.95, *, draws: int = 1000, seed=0):
+        """Confidence sets for the *league* rank (:func:`nhs_league.ranks.league_rank_sets`).
+
+        From the nominal (unrounded) averages and :meth:`covariance`, with the deficit flags
+        fixed and segment-5 trusts last. Trusts without an average or a league rank are left
+        out (``table`` is indexed by the rest).
+        """
+        from .ranks import league_rank_sets
+
+        avg = np.asarray(self.nominal["average"], dtype=float)
+        rank = np.asarray(self.nominal.get("rank", np.ones(self.n)), dtype=np.int64)
+        ok = np.isfinite(avg) & (rank > 0)
+        est = pd.Series(avg[ok], index=self.trust_codes[ok])
+        cov = self.covariance().loc[est.index, est.index]
+        deficit = np.asarray(self.nominal.get("in_deficit", np.zeros(self.n, bool)), dtype=bool)[ok]
+        last = (np.asarray(self.nominal.get("segment", np.zeros(self.n)), dtype=np.int64) == 5)[ok]
+        t = self.cap_boundary()
+        if t is None:
+            deficit, t = np.zeros(len(est), bool), np.inf
+        return league_rank_sets(est, cov, in_deficit=deficit, cap_cutoff=t, last=last, coverage=coverage,
+                                draws=draws, seed=seed)
+
+    def headlines(self, coverage: float = 0.95, *, league=None, nhse=None) -> pd.Series:
+        """One line per trust that says what each interval is, e.g. ``"published 26th of 134
+        (segment 3, capped by the deficit rule); 95% confidence set for its league rank
+        12th–51st (metric basket); NHS England's likely range 20th–35th; 38% chance of a
+        different segment"``.
 
         The rank named first is the published league rank where a league-table file gave
-        one, else the recomputed rank. Jackknife replicates give the leave-one-metric-out
-        rank range and the number of removals that change the segment instead.
+        one, else the recomputed one. ``league`` is :meth:`league_sets` at ``coverage``
+        (computed when not given). NHS England's likely range is the published one where the
+        league-table file has it, else ``nhse`` (a :func:`nhse_likely_ranges` table, marked
+        "reproduced"). Percentile ranges of the rank are bootstrap ranges and never appear
+        here. Jackknife replicates give the leave-one-metric-out rank range instead.
 
         Examples
         --------
         >>> import numpy as np, pandas as pd
         >>> r = Replicates("metrics", pd.Index(["A"]), np.array([[2.0], [2.1], [2.2], [2.3]]),
-        ...                np.array([[1], [2], [2], [1]]), np.array([[3], [5], [4], [3]]),
-        ...                {"average": np.array([2.0]), "segment": np.array([1]), "rank": np.array([3])})
+        ...                np.array([[1], [2], [2], [1]]), np.array([[1], [1], [1], [1]]),
+        ...                {"average": np.array([2.0]), "segment": np.array([1]), "rank": np.array([1])})
         >>> r.headlines(0.5).iloc[0]
-        'recomputed 3rd; 50% rank interval 3rd–4th (metric-basket bootstrap); 50% chance of a different segment'
+        'recomputed 1st of 1 (segment 1); 50% confidence set for its league rank 1st–1st (metric basket); 50% chance of a different segment'
         """
         s = self.summary(coverage if self.kind == "bootstrap" else 0.9)
+        n_ranked = int((s["rank"] > 0).sum())
         pub = s["published_rank"] if "published_rank" in s else pd.Series(pd.NA, index=s.index)
-        lines = []
+        pub_seg = s["published_segment"] if "published_segment" in s else pd.Series(pd.NA, index=s.index)
+        raw = self.nominal.get("raw_segment")
+        raw = pd.Series(np.asarray(raw) if raw is not None else s["segment"].to_numpy(), index=s.index)
+        deficit = pd.Series(np.asarray(self.nominal.get("in_deficit", np.zeros(self.n, bool)), dtype=bool),
+                            index=s.index)
+        if self.kind == "bootstrap" and league is None and n_ranked > 0:
+            league = self.league_sets(coverage)
+        sets = league.table if league is not None else None
         pct = f"{coverage * 100:g}%"
+        basket = {"metrics": "metric basket", "nhse": "metric basket", "sampling": "sampling noise"}
+        lines = []
         for code, row in s.iterrows():  # formatting only: one string per trust
             p = pub.loc[code]
+            seg = pub_seg.loc[code] if not pd.isna(pub_seg.loc[code]) else row["segment"]
             if not pd.isna(p) and int(p) > 0:
-                head = f"published {ordinal(p)}"
+                head = f"published {ordinal(p)} of {n_ranked}"
             elif row["rank"] > 0:
-                head = f"recomputed {ordinal(row['rank'])}"
+                head = f"recomputed {ordinal(row['rank'])} of {n_ranked}"
             else:
-                head = "not ranked"
-            if np.isnan(row["rank_low"]):
-                lines.append(head)
+                lines.append("not ranked")
                 continue
+            capped = bool(deficit.loc[code]) and int(raw.loc[code]) < int(row["segment"])
+            head += f" (segment {int(seg)}{', capped by the deficit rule' if capped else ''})"
             if self.kind == "jackknife":
                 lines.append(f"{head}; rank {ordinal(row['rank_low'])}–{ordinal(row['rank_high'])} when any one "
                              f"metric is left out; segment changes in {row['n_segment_changes']} of those tables")
-            else:
-                lines.append(f"{head}; {pct} rank interval {ordinal(row['rank_low'])}–{ordinal(row['rank_high'])} "
-                             f"({SOURCE_SHORT[self.source]}); {row['P_other_segment']:.0%} chance of a "
-                             "different segment")
+                continue
+            parts = [head]
+            if sets is not None and code in sets.index:
+                parts.append(f"{pct} confidence set for its league rank {ordinal(sets.at[code, 'lower'])}–"
+                             f"{ordinal(sets.at[code, 'upper'])} ({basket[self.source]})")
+            lo, hi = row.get("likely_range_rank_low", pd.NA), row.get("likely_range_rank_high", pd.NA)
+            if not (pd.isna(lo) or pd.isna(hi)):
+                parts.append(f"NHS England's likely range {ordinal(lo)}–{ordinal(hi)}")
+            elif nhse is not None and code in nhse.index and not pd.isna(nhse.at[code, "NHSE_range_rank_low"]):
+                parts.append(f"NHS England's likely range (reproduced) {ordinal(nhse.at[code, 'NHSE_range_rank_low'])}"
+                             f"–{ordinal(nhse.at[code, 'NHSE_range_rank_high'])}")
+            parts.append(f"{row['P_other_segment']:.0%} chance of a different segment")
+            lines.append("; ".join(parts))
         return pd.Series(lines, index=s.index, name="headline", dtype=object)
 
     # ---- across quarters -------------------------------------------------------------
@@ -1347,4 +1419,182 @@ def nhse_likely_ranges(reps: Replicates, preset=None) -> pd.DataFrame:
                         NHSE_COLUMNS[2]: pd.array(np.where(none, np.nan, np.ceil(qr[0] - 1e-9)), dtype="Int64"),
                         NHSE_COLUMNS[3]: pd.array(np.where(none, np.nan, np.floor(qr[1] + 1e-9)), dtype="Int64")},
                        index=reps.trust_codes)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Quarter on quarter: paired bootstrap of the metric-level changes, with multiplicity control
+# --------------------------------------------------------------------------------------
+MULTIPLICITY = {
+    "unadjusted": "each trust's test at its own level: about alpha x trusts false moves expected by chance alone",
+    "holm": "Holm (1979) step-down: the chance of even one false move among all trusts is at most alpha",
+    "bh": "Benjamini-Hochberg (1995): on average at most a share alpha of the moves reported are false",
+}
+
+
+def holm_adjust(p) -> np.ndarray:
+    """Holm's step-down adjusted p-values (familywise error), NaN left out.
+
+    >>> holm_adjust([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adj
+    return out
+
+
+def bh_adjust(p) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate; ``scipy.stats.false_discovery_control``).
+
+    >>> bh_adjust([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = false_discovery_control(p[ok], method="bh")
+    return out
+
+
+def _score_frame(panel: Panel, method: Method, scores) -> pd.DataFrame:
+    if scores is not None:
+        f = scores if isinstance(scores, pd.DataFrame) else pd.DataFrame(scores, index=panel.trusts.index)
+        return f.astype(float)
+    return pd.DataFrame(compute(panel, method)["scores"], index=panel.trusts.index, columns=panel.metric_ids)
+
+
+def paired_quarter_change(now: Panel, before: Panel, method_now, method_before=None, *, draws: int = 1000,
+                          seed=0, coverage: float = 0.95, scores_now=None, scores_before=None) -> pd.DataFrame:
+    """Has each trust's average score changed by more than the choice of its metrics explains?
+
+    A paired bootstrap over the trust's metrics: the two quarters score mostly the same
+    metrics, so in each replicate the trust draws, with replacement, as many metrics as it
+    has in either quarter (from that union), and the *same* draws give both quarters'
+    replicate averages (a metric the trust lacks in one quarter is skipped there). Their
+    difference is the replicate change; its standard deviation is the paired standard error,
+    which is smaller than ``sqrt(se_now² + se_before²)`` whenever a trust's scores are
+    correlated across quarters (they are: the same metrics, slowly moving values).
+
+    ``z = change / se``, two-sided normal p-value, then three readings of "moved", named in
+    :data:`MULTIPLICITY`: unadjusted (``p < 1 − coverage``), Holm (familywise) and
+    Benjamini–Hochberg (false discovery rate), both over the trusts compared.
+
+    Parameters
+    ----------
+    now, before : Panel
+        The two quarters (same trust type). Trusts are matched by code; the others are in
+        ``attrs["unmatched"]``.
+    method_now, method_before : Method or str
+        Each quarter's method preset (``method_before`` defaults to ``method_now``).
+    scores_now, scores_before : pandas.DataFrame, optional
+        Metric score matrices (trust codes × metric IDs) to use instead of the pipeline's,
+        e.g. NHS England's published scores.
+    draws, seed, coverage
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by trust code: ``trust_name``, ``average_before``, ``average``, ``change``,
+        ``se`` (paired), ``se_independent`` (the two quarters' bootstrap SEs combined as if
+        independent), ``lower``/``upper`` (percentile range of the replicate changes at
+        ``coverage``), ``z``, ``p``, ``p_holm``, ``p_bh``, ``moved`` / ``moved_holm`` /
+        ``moved_bh`` ("better", "worse" or ""), ``n_metrics_both``. ``attrs``: ``alpha``,
+        ``n_tests``, ``expected_by_chance`` (alpha × trusts: false moves expected from the
+        unadjusted tests if no trust truly moved), ``unmatched``, ``multiplicity``.
+
+    Examples
+    --------
+    >>> from nhs_league.sensitivity import example_panel
+    >>> p = example_panel(15, seed=3)
+    >>> t = paired_quarter_change(p, p, "nof-2025-26", draws=200, seed=0)
+    >>> bool((t["change"] == 0).all() and (t["se"] == 0).all() and (t["moved_holm"] == "").all())
+    True
+    """
+    method_now = load_method(method_now)
+    method_before = method_now if method_before is None else load_method(method_before)
+    coverage = check_coverage(coverage)
+    draws = check_draws(draws)
+    for m in (method_now, method_before):
+        w = m.settings["average"]["weights"]
+        if w == "per_domain" or m.settings["average"]["aggregation"] != "mean":
+            raise MethodError(f"method {m.name!r}: the paired quarter comparison needs a (weighted) mean of the "
+                              "metric scores with per-metric weights")
+    a = _score_frame(now, method_now, scores_now)
+    b = _score_frame(before, method_before, scores_before)
+    codes = a.index[a.index.isin(b.index)]
+    unmatched = sorted(set(a.index) ^ set(b.index))
+    cols = a.columns.union(b.columns)
+    A = a.reindex(index=codes, columns=cols).to_numpy(dtype=float)
+    B = b.reindex(index=codes, columns=cols).to_numpy(dtype=float)
+
+    def weights(m):
+        w = m.settings["average"]["weights"]
+        return np.array([float(w.get(c, 1.0)) if isinstance(w, dict) else 1.0 for c in cols])
+
+    wa, wb = weights(method_now), weights(method_before)
+    ha, hb = ~np.isnan(A), ~np.isnan(B)
+    union = ha | hb
+    n, m = A.shape
+    k = union.sum(axis=1)
+    kmax = max(1, int(k.max()) if n else 1)
+    order = np.argsort(~union, axis=1, kind="stable")[:, :kmax]
+    rng = np.random.default_rng(seed)
+    u = rng.random((draws, n, kmax))
+    pos = np.minimum((u * k[:, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None])
+    inside = (np.arange(kmax)[None, :] < k[:, None]).astype(float)
+    col = np.take_along_axis(np.broadcast_to(order, (draws, n, kmax)), pos, axis=2)
+    lin = col + (np.arange(n) * m)[:, None]
+
+    def replicate(S, have, w):
+        ww = np.where(have, w[None, :], 0.0)
+        x = np.where(have, S, 0.0) * ww
+        tot = (np.take(ww.ravel(), lin) * inside).sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(tot > 0, (np.take(x.ravel(), lin) * inside).sum(axis=-1) / tot, np.nan)
+
+    def nominal(S, have, w):
+        ww = np.where(have, w[None, :], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ww.sum(1) > 0, (np.where(have, S, 0.0) * ww).sum(1) / ww.sum(1), np.nan)
+
+    ra, rb = replicate(A, ha, wa), replicate(B, hb, wb)
+    d_rep = ra - rb
+    avg_a, avg_b = nominal(A, ha, wa), nominal(B, hb, wb)
+    change = avg_a - avg_b
+    with np.errstate(invalid="ignore"):
+        se = np.nanstd(d_rep, axis=0, ddof=1)
+        se_ind = np.sqrt(np.nanvar(ra, axis=0, ddof=1) + np.nanvar(rb, axis=0, ddof=1))
+        lo_q, hi_q = (1 - coverage) / 2, 1 - (1 - coverage) / 2
+        lo, hi = np.nanquantile(d_rep, [lo_q, hi_q], axis=0)
+        z = np.where(se > 0, change / np.where(se > 0, se, 1.0), np.where(change == 0, 0.0, np.sign(change) * np.inf))
+    z = np.where(np.isnan(se) | np.isnan(change), np.nan, z)
+    from scipy.stats import norm
+
+    p = np.where(np.isnan(z), np.nan, 2 * norm.sf(np.abs(z)))
+    alpha = 1 - coverage
+    p_holm, p_bh = holm_adjust(p), bh_adjust(p)
+    direction = np.where(change > 0, "worse", "better")
+
+    def moved(pv):
+        return np.where(pv < alpha, direction, "").astype(object)
+
+    names = now.trusts["trust_name"].reindex(codes).to_numpy(dtype=object)
+    out = pd.DataFrame({"trust_name": names, "average_before": avg_b, "average": avg_a, "change": change, "se": se,
+                        "se_independent": se_ind, "lower": lo, "upper": hi, "z": z, "p": p, "p_holm": p_holm,
+                        "p_bh": p_bh, "moved": moved(p), "moved_holm": moved(p_holm), "moved_bh": moved(p_bh),
+                        "n_metrics_both": (ha & hb).sum(axis=1).astype(np.int64)},
+                       index=pd.Index(codes, name="trust_code"))
+    n_tests = int((~np.isnan(p)).sum())
+    out.attrs.update(alpha=alpha, n_tests=n_tests, expected_by_chance=alpha * n_tests, unmatched=unmatched,
+                     multiplicity=dict(MULTIPLICITY), coverage=coverage)
     return out

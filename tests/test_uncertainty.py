@@ -356,7 +356,9 @@ def test_summary_shows_published_and_likely_ranges(tmp_path, data12):
     assert (s["reference_source"] == "published").all()
     published = np.array([1 + i % 4 for i in range(12)])
     np.testing.assert_allclose(s["P_other_segment"].to_numpy(), (r.segment != published).mean(axis=0))
-    assert r.headlines().iloc[0].startswith("published 1st; 95% rank interval ")
+    h = r.headlines().iloc[0]
+    assert h.startswith("published 1st of 12 (segment 1); 95% confidence set for its league rank 1st–")
+    assert "(metric basket); NHS England's likely range 1st–3rd; " in h and "rank interval" not in h
 
 
 def test_headline_by_hand():
@@ -366,8 +368,12 @@ def test_headline_by_hand():
                    {"average": np.array([2.0, 2.5]), "segment": np.array([1, 3]), "rank": np.array([1, 2])},
                    method=METHOD)
     h = r.headlines(coverage=0.9)
-    assert h.iloc[0] == "recomputed 1st; 90% rank interval 1st–2nd (metric-basket bootstrap); 33% chance of a different segment"
-    assert h.iloc[1] == "recomputed 2nd; 90% rank interval 1st–2nd (metric-basket bootstrap); 0% chance of a different segment"
+    # the averages differ by 0.5 with an SE of 0.115 (z = 4.3): the league sets are single ranks, and the
+    # bootstrap range of the rank (1st-2nd for both) is not in the headline
+    assert h.iloc[0] == ("recomputed 1st of 2 (segment 1); 90% confidence set for its league rank 1st–1st "
+                         "(metric basket); 33% chance of a different segment")
+    assert h.iloc[1] == ("recomputed 2nd of 2 (segment 3); 90% confidence set for its league rank 2nd–2nd "
+                         "(metric basket); 0% chance of a different segment")
     assert [ordinal(k) for k in (1, 2, 3, 11, 12, 13, 21, 22, 111)] == \
         ["1st", "2nd", "3rd", "11th", "12th", "13th", "21st", "22nd", "111th"]
 
