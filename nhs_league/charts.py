@@ -532,7 +532,7 @@ def caterpillar(summary: pd.DataFrame, *, synthetic: bool, different=None, cutof
     _row_labels(ax, names, summary.index)
     ax.set_ylim(n - 0.5, -1.5)
     ax.set_xlabel("Average metric score (1 = best, 4 = worst)", fontsize=FONT["label"])
-    ax.legend(handles=handles, fontsize=FONT["tick"], loc="lower right", frameon=True, framealpha=0.9)
+    ax.legend(handles=handles, fontsize=FONT["tick"], loc="upper right", frameon=True, framealpha=0.9)
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or "Average scores with intervals, in order of the average",
                   caption or ("Shows each trust's average with its interval" +

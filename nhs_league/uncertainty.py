@@ -1485,9 +1485,13 @@ def paired_quarter_change(now: Panel, before: Panel, method_now, method_before=N
     which is smaller than ``sqrt(se_now² + se_before²)`` whenever a trust's scores are
     correlated across quarters (they are: the same metrics, slowly moving values).
 
-    ``z = change / se``, two-sided normal p-value, then three readings of "moved", named in
-    :data:`MULTIPLICITY`: unadjusted (``p < 1 − coverage``), Holm (familywise) and
-    Benjamini–Hochberg (false discovery rate), both over the trusts compared.
+    ``se`` is the bootstrap standard deviation times ``sqrt(k / (k − 1))`` (``k`` metrics in
+    the union: the bootstrap's own shrinkage of a mean of ``k`` values undone), ``z = change /
+    se`` and the two-sided p-value is Student's t with ``k − 1`` degrees of freedom (a trust has
+    only 6–30 metrics, and the normal tail would call too many moves after a multiplicity
+    correction). Three readings of "moved", named in :data:`MULTIPLICITY`: unadjusted
+    (``p < 1 − coverage``), Holm (familywise) and Benjamini–Hochberg (false discovery rate),
+    both over the trusts compared.
 
     Parameters
     ----------
@@ -1571,16 +1575,20 @@ def paired_quarter_change(now: Panel, before: Panel, method_now, method_before=N
     d_rep = ra - rb
     avg_a, avg_b = nominal(A, ha, wa), nominal(B, hb, wb)
     change = avg_a - avg_b
-    with np.errstate(invalid="ignore"):
-        se = np.nanstd(d_rep, axis=0, ddof=1)
-        se_ind = np.sqrt(np.nanvar(ra, axis=0, ddof=1) + np.nanvar(rb, axis=0, ddof=1))
+    # the bootstrap SE of a mean of k values is sd * sqrt((k - 1) / k) / sqrt(k): scaled back to
+    # sd / sqrt(k), and the p-value from Student's t with k - 1 degrees of freedom (few metrics)
+    kf = k.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        infl = np.where(kf > 1, np.sqrt(kf / (kf - 1)), np.nan)
+        se = np.nanstd(d_rep, axis=0, ddof=1) * infl
+        se_ind = np.sqrt(np.nanvar(ra, axis=0, ddof=1) + np.nanvar(rb, axis=0, ddof=1)) * infl
         lo_q, hi_q = (1 - coverage) / 2, 1 - (1 - coverage) / 2
         lo, hi = np.nanquantile(d_rep, [lo_q, hi_q], axis=0)
         z = np.where(se > 0, change / np.where(se > 0, se, 1.0), np.where(change == 0, 0.0, np.sign(change) * np.inf))
     z = np.where(np.isnan(se) | np.isnan(change), np.nan, z)
-    from scipy.stats import norm
+    from scipy.stats import t as student
 
-    p = np.where(np.isnan(z), np.nan, 2 * norm.sf(np.abs(z)))
+    p = np.where(np.isnan(z), np.nan, 2 * student.sf(np.abs(z), np.maximum(kf - 1, 1)))
     alpha = 1 - coverage
     p_holm, p_bh = holm_adjust(p), bh_adjust(p)
     direction = np.where(change > 0, "worse", "better")
