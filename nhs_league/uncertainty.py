@@ -566,7 +566,10 @@ class Replicates:
         deficit = pd.Series(np.asarray(self.nominal.get("in_deficit", np.zeros(self.n, bool)), dtype=bool),
                             index=s.index)
         if self.kind == "bootstrap" and league is None and n_ranked > 0:
-            league = self.league_sets(coverage)
+            try:
+                league = self.league_sets(coverage)
+            except ValueError:  # e.g. fewer than two replicates: no covariance, so no confidence set
+                league = None
         sets = league.table if league is not None else None
         pct = f"{coverage * 100:g}%"
         basket = {"metrics": "metric basket", "nhse": "metric basket", "sampling": "sampling noise"}
@@ -608,6 +611,9 @@ class Replicates:
               "metrics-jackknife": basket_jackknife, "nhse": nhse_replicates}[self.source]
         if self.method is None:
             raise MethodError("these replicates carry no method: pass Replicates for the other quarter instead")
+        if "scores" in self.params:
+            raise MethodError("these replicates resample a given score matrix, which belongs to one panel: pass "
+                              "Replicates for the other quarter instead")
         return fn(panel, self.method, **self.params)
 
     def quarter_change(self, previous, *, coverage: float = 0.95) -> pd.DataFrame:

@@ -413,3 +413,15 @@ def test_basket_averages_fast_path_equals_the_general_one(aggregation):
     np.testing.assert_array_equal(fast, slow)
     some = _basket_averages(panel, method, sc, 200, 11, trusts=[3, 17])
     np.testing.assert_array_equal(some, slow[:, [3, 17]])
+
+
+def test_headline_names_the_cap_and_never_the_bootstrap_range():
+    # T1 has the better average but is in deficit: raw segment 1, capped at 3, so second in the league
+    avg = np.array([[2.0, 1.5], [2.02, 1.52], [1.98, 1.48], [2.01, 1.49]])
+    r = Replicates("metrics", pd.Index(["T0", "T1"]), avg, np.array([[1, 3]] * 4), np.array([[1, 2]] * 4),
+                   {"average": np.array([2.0, 1.5]), "segment": np.array([1, 3]), "raw_segment": np.array([1, 1]),
+                    "rank": np.array([1, 2]), "in_deficit": np.array([False, True])}, method=METHOD)
+    h = r.headlines(0.95)
+    assert h.loc["T1"].startswith("recomputed 2nd of 2 (segment 3, capped by the deficit rule); 95% confidence set "
+                                  "for its league rank 2nd–2nd (metric basket)")
+    assert "capped" not in h.loc["T0"] and not h.str.contains("interval").any()
