@@ -4,8 +4,9 @@ A preset is a YAML file (see ``nhs_league/data/methods/``). ``load_method("nof-2
 loads a built-in preset by name; ``load_method("my-copy.yaml")`` loads a user's copy. Every
 output records ``method.name`` (and the manifest records the whole preset).
 
-``default_method_for(quarter)`` picks the preset NHS England used for a quarter: the Q1
-2025/26 quartile rule, or the fixed cut-offs from Q2 2025/26 on.
+``default_method_for(quarter)`` picks the preset NHS England used for a quarter: each 2025/26
+quarter has its own preset (``nof-2025-26-q1`` ... ``-q4``), because the segment cut-offs move
+from quarter to quarter.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ CHOICES = {
     ("segmentation", "boundary"): ("better", "worse"),
     ("override", "deficit"): ("published_flag_else_metrics", "metrics", "published_flag"),
     ("segment5", "source"): ("flag", "list", "none"),
-    ("segment5", "in_league_table"): ("last", "exclude"),
+    ("segment5", "in_league_table"): ("as_scored", "last", "exclude"),
     ("league", "ranking"): ("competition",),
 }
 QUANTILE_METHODS = (
@@ -251,8 +252,14 @@ def load_method(name_or_path) -> Method:
 
 
 def default_method_for(quarter) -> Method:
-    """The preset NHS England used for a quarter: quartiles in Q1 2025/26, cut-offs after."""
+    """The preset NHS England used for a quarter: ``nof-2025-26-qN`` for quarter N of 2025/26 (each
+    with the cut-offs that quarter's published segments pin), else the generic ``nof-2025-26``.
+
+    >>> default_method_for("2025Q4").cutoffs
+    (2.02, 2.29, 2.57)
+    """
     q = Quarter.parse(quarter)
-    if q == Quarter(2025, 1):
-        return load_method("nof-2025-26-q1")
+    name = f"nof-2025-26-q{q.q}"
+    if q.year == 2025 and (PRESET_DIR / f"{name}.yaml").exists():
+        return load_method(name)
     return load_method("nof-2025-26")
