@@ -1126,7 +1126,10 @@ def _basket_block(panel: Panel, method: Method, sc: np.ndarray, draws: int, rng,
     ww = np.where(have, w, 0.0)
     x = np.where(have, np.log(np.where(have, sc, 1.0)) if agg == "geometric_mean" else sc, 0.0)
     fin = inside.astype(float)
-    total = (np.take(ww.ravel(), lin) * fin).sum(axis=-1)
+    if np.all(ww[have] == 1.0):  # equal weights: the drawn weights sum to k (exactly), no gather needed
+        total = np.broadcast_to(k.astype(float), lin.shape[:-1])
+    else:
+        total = (np.take(ww.ravel(), lin) * fin).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         avg = (np.take((x * ww).ravel(), lin) * fin).sum(axis=-1) / total
     avg = np.where(total > 0, avg, np.nan)
