@@ -776,12 +776,18 @@ def rank_set_table(ctx: ReportContext, reps=None, tau: int = 10) -> pd.DataFrame
     return out
 
 
-def position_ranges(ctx: ReportContext, reps=None, sets=None) -> tuple[pd.DataFrame, dict]:
+#: Replicates of the likely-range reproduction in a report: fewer than the preset's 20,000 (a report
+#: draws it for every trust type and notebook); the score bounds then move by about 0.01 between seeds.
+REPORT_NHSE_DRAWS = 5000
+
+
+def position_ranges(ctx: ReportContext, reps=None, sets=None, *,
+                    nhse_draws: int = REPORT_NHSE_DRAWS) -> tuple[pd.DataFrame, dict]:
     """Every range for each trust's position, for :func:`nhs_league.charts.position_ranges`.
 
     NHS England's published likely range of the rank (where a league-table file gave it),
     our reproduction of NHS England's method (:func:`nhs_league.uncertainty.nhse_replicates`
-    on the same panel, the report's seed), our confidence set for the league rank and our
+    on the same panel, the report's seed, ``nhse_draws`` replicates), our confidence set for the league rank and our
     marginal and simultaneous sets for the rank of the average (:func:`rank_set_table`).
 
     Returns
@@ -798,7 +804,8 @@ def position_ranges(ctx: ReportContext, reps=None, sets=None) -> tuple[pd.DataFr
 
     reps = replicates(ctx) if reps is None else reps
     sets = rank_set_table(ctx, reps) if sets is None else sets
-    nh = nhse_likely_ranges(reps if reps.source == "nhse" else nhse_replicates(ctx.panel, ctx.method, seed=ctx.seed))
+    nh = nhse_likely_ranges(reps if reps.source == "nhse" else nhse_replicates(ctx.panel, ctx.method, seed=ctx.seed,
+                                                                                draws=nhse_draws))
     codes = sets.index
     s = reps.summary(ctx.coverage)
     frame = pd.DataFrame({"name": sets["name"], "league_rank": sets["league_rank"],
