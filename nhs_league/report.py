@@ -58,12 +58,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, orgtypes
 from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_text
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
                  read_inputs, rows_for, select_quarter)
-from .methods import Method, default_method_for, load_method, read_yaml
+from .methods import Method, default_method_for, load_method, read_yaml, resolve_for
 from .quarters import Quarter
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -487,16 +487,24 @@ class ReportContext:
             style = "background:#fff3cd;border:2px solid #000;"
         else:
             source = (self.inputs.metrics.attrs.get("source") or self.inputs.league.attrs.get("source")
-                      or "published NHS England files")
-            head = f"Real published data ({source})."
+                      or "published by NHS England, official files, Open Government Licence v3.0")
+            head = f"REAL DATA — {source}."
             style = f"background:#eef5fb;border:2px solid {OKABE_ITO['blue']};"
-        files = "".join(f"<li>{html.escape(Path(p).name)}</li>" for p in self.paths)
+        hashes = {Path(k).name: v for k, v in self.inputs.files.items()}
+        files = "".join(
+            f"<li>{html.escape(Path(p).name)}"
+            + (f" — SHA-256 <code>{html.escape(hashes[Path(p).name])}</code>" if Path(p).name in hashes else "")
+            + "</li>" for p in self.paths)
         rows = [("Quarter", f"{self.quarter_label} ({self.quarter})"), ("Trust type", self.trust_type_label),
                 ("Method preset", f"{self.method.name} (fingerprint {self.method.fingerprint()})"),
                 ("Seed", str(self.seed)), ("Coverage", f"{self.coverage:.0%}"), ("Draws", str(self.draws))]
         rows += [(k.replace("_", " ").capitalize(), str(v)) for k, v in self.extra.items()]
         table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                         for k, v in rows)
+        if self.method.provisional:  # 2026/27 thresholds not published: stand-in cut-offs
+            head += (f" PROVISIONAL — segments use stand-in cut-offs "
+                     f"{' / '.join(f'{c:g}' for c in self.method.cutoffs)} because NHS England has not "
+                     f"published the segment thresholds for this organisation type.")
         text = f"{head}\n" + "\n".join(f"{k}: {v}" for k, v in rows)
         return HTMLFragment(f'<div class="nhs-banner" {_LABEL_ATTR}="{self.label}" '
                             f'style="{style}padding:8px;margin:6px 0">'
@@ -547,7 +555,8 @@ def prepare(*, quarter, trust_type, data=(), method="", seed=0, coverage=0.95, d
     paths = [Path(p) for p in v["data"]]
     inputs = load_inputs(paths)
     q = select_quarter(inputs, v["quarter"])
-    m = load_method(method) if method else default_method_for(q)
+    # a thresholds preset (nof-2026-27) takes the type's thresholds; unpublished ones are an error here
+    m = resolve_for(load_method(method) if method else default_method_for(q), v["trust_type"])
     extra_out = {k: v[k] for k in extra}
     return ReportContext(q, v["trust_type"], paths, inputs, m, int(seed), float(coverage), int(draws), extra_out,
                          method)
@@ -943,7 +952,8 @@ def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
 
 
 def _method_for(ctx: ReportContext, quarter: str) -> Method:
-    return load_method(ctx.method_requested) if ctx.method_requested else default_method_for(quarter)
+    return resolve_for(load_method(ctx.method_requested) if ctx.method_requested else default_method_for(quarter),
+                       ctx.trust_type)
 
 
 def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
@@ -1163,14 +1173,6 @@ def load_suite(path=None) -> dict:
     return suite
 
 
-_TYPE_IN_NAME = {
-    "acute": ("-acute-trust-",),
-    "mental-health-and-community": ("-mental-health-and-community-trust-", "-non-acute-hospital-trust-",
-                                    "-non-acute-trust-"),
-    "ambulance": ("-ambulance-trust-",),
-}
-
-
 def files_for_type(paths, trust_type: str) -> list[Path]:
     """The files whose official name is for ``trust_type`` (files named for no type are kept).
 
@@ -1183,8 +1185,7 @@ def files_for_type(paths, trust_type: str) -> list[Path]:
     """
     out = []
     for p in map(Path, paths):
-        name = f"-{p.name.lower()}"
-        typed = [t for t, keys in _TYPE_IN_NAME.items() if any(k in name for k in keys)]
+        typed = orgtypes.from_file_name(p.name)
         if not typed or trust_type in typed:
             out.append(p)
     return out
@@ -1250,6 +1251,16 @@ def _stem(notebook: str, params: dict, entry: dict) -> str:
     return f"{notebook}-{suffix}" if suffix else notebook
 
 
+def _trust_codes(paths, quarter: str, trust_type: str) -> dict[str, str]:
+    """``{trust code: trust name}`` of a dataset for one quarter and trust type, sorted by code."""
+    inputs = load_inputs(paths)
+    names = {}
+    for t in (rows_for(inputs.metrics, quarter, trust_type), rows_for(inputs.league, quarter, trust_type)):
+        if len(t):
+            names.update(zip(t["trust_code"], t["trust_name"]))
+    return dict(sorted(names.items()))
+
+
 def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> Plan:
     """The default suite as jobs, optionally filtered by quarter, trust type and notebook names."""
     suite = suite if isinstance(suite, dict) else load_suite(suite)
@@ -1263,8 +1274,8 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
         if notebooks and nb not in notebooks:
             continue
         paths, note = _dataset_paths(suite, entry.get("data", "synthetic"))
-        types = entry.get("trust_types", list(TRUST_TYPES))
-        types = list(TRUST_TYPES) if types == "all" else [parse_trust_type(t) for t in types]
+        types = entry.get("trust_types", "all")
+        types = None if types == "all" else [parse_trust_type(t) for t in types]
         quarters = [Quarter.parse(q).code for q in entry.get("quarters", [])]
         if paths is None:
             skipped.append((f"{nb} on {entry.get('data')}", note or "dataset not present"))
@@ -1275,15 +1286,26 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
         for q in quarters:
             if q_filter and q != q_filter:
                 continue
-            for t in types:
+            # "all": every organisation type scored in the quarter's year (org_types.yaml first_year)
+            for t in (types if types is not None else orgtypes.types_for_year(Quarter.parse(q).year)):
                 if t_filter and t != t_filter:
                     continue
-                for extra in entry.get("parameter_sets") or [{}]:
+                sets = entry.get("parameter_sets") or [{}]
+                names = {}
+                if sets == "each_trust":  # one report per trust of the quarter and type
+                    names = _trust_codes(paths, q, t)
+                    sets = [{"trust_code": c} for c in names]
+                for extra in sets:
                     params = {**defaults, **(entry.get("parameters") or {}), **extra, "quarter": q,
                               "trust_type": t}
                     params["data"] = _data_for(paths, suite["notebooks"][nb], q, t, params)
+                    title = suite["notebooks"][nb].get("title", nb)
+                    if extra.get("trust_code") in names:
+                        title = f"{title}: {names[extra['trust_code']]} ({extra['trust_code']})"
+                    if params.get("previous_quarter"):
+                        title = f"{title}: {Quarter.parse(params['previous_quarter']).label} to {Quarter.parse(q).label}"
                     jobs.append(Job(nb, params, _stem(nb, params, entry), q, t, entry.get("data", "synthetic"),
-                                    suite["notebooks"][nb].get("title", nb)))
+                                    title))
     for what, why in suite.get("not_possible") or []:
         skipped.append((what, why))
     return Plan(jobs, skipped, notes)
@@ -1399,7 +1421,8 @@ def manifest(job: Job, params: dict, *, output, build_dir, started: float, finis
 
     method_name = params.get("method") or ""
     try:
-        m = load_method(method_name) if method_name else default_method_for(job.quarter)
+        m = resolve_for(load_method(method_name) if method_name else default_method_for(job.quarter),
+                        job.trust_type)
         method = {"preset": m.name, "requested": method_name or "(default for the quarter)",
                   "fingerprint": m.fingerprint(), "source": m.source}
     except MethodError as exc:  # pragma: no cover - validated before running
@@ -1432,10 +1455,19 @@ def manifest(job: Job, params: dict, *, output, build_dir, started: float, finis
     }
 
 
-def write_index(output, *, skipped=(), notes=()) -> Path:
-    """``<output>/index.html``: every report under ``output`` (from the manifests), which are
-    SYNTHETIC, and the analyses that could not be made with the reason."""
-    out = Path(output)
+# One line per kind of report: the question it answers (shown in the index).
+REPORT_QUESTIONS = {
+    "league_table": "Where does each trust sit, and whom did the deficit rule cap?",
+    "rank_uncertainty": "How sure is each rank, and which trusts can really be told apart?",
+    "sensitivity": "How far do the ranks move when a method choice changes?",
+    "quarter_comparison": "Who moved between two quarters, and is the move larger than its noise?",
+    "trust_profile": "Where does one trust stand, on which metrics, and how sure is that?",
+    "context": "Does deprivation explain the league, and what would an adjusted league look like?",
+}
+_KIND_ORDER = ["league_table", "rank_uncertainty", "sensitivity", "quarter_comparison", "context", "trust_profile"]
+
+
+def _index_rows(out: Path) -> list[dict]:
     rows = []
     for mf in sorted(out.glob("*/*/*.manifest.json")):
         try:
@@ -1443,27 +1475,94 @@ def write_index(output, *, skipped=(), notes=()) -> Path:
         except (OSError, ValueError):
             continue
         rel = mf.relative_to(out).parent / m.get("html", mf.name.replace(".manifest.json", ".html"))
-        rows.append((m.get("quarter", ""), m.get("trust_type", ""), m.get("title") or m.get("report", ""),
-                     m.get("report", ""), m.get("data", ""), rel.as_posix(), m.get("created", ""),
-                     m.get("method", {}).get("preset", "")))
+        params = m.get("parameters") or {}
+        rows.append({"quarter": m.get("quarter", ""), "trust_type": m.get("trust_type", ""),
+                     "title": m.get("title") or m.get("report", ""), "report": m.get("report", ""),
+                     "notebook": Path(str(m.get("notebook") or m.get("report", ""))).stem.split("-")[0],
+                     "data": m.get("data", ""), "href": rel.as_posix(), "created": m.get("created", ""),
+                     "preset": (m.get("method") or {}).get("preset", ""),
+                     "trust_code": str(params.get("trust_code") or "")})
+    return rows
+
+
+def _index_section(rows: list[dict], *, real: bool) -> list[str]:
+    """Reports of one kind of data, grouped by trust type and quarter, one line per kind."""
     esc = html.escape
+    tag = ('<span class="real">REAL</span>' if real else '<span class="synthetic">SYNTHETIC</span>')
     body = []
-    body.append("<h1>NHS Oversight Framework league tables: reports</h1>")
-    body.append("<p>Each report re-computes a league table or analyses how much of each league position "
-                "is signal. Reports marked <strong>SYNTHETIC</strong> are built from the project's made-up "
-                "synthetic year: they demonstrate the methods and say nothing about real trusts.</p>")
-    if rows:
-        body.append("<table><thead><tr><th>Quarter</th><th>Trust type</th><th>Report</th><th>Data</th>"
-                    "<th>Method</th><th>Built</th></tr></thead><tbody>")
-        for q, t, title, name, label, href, created, preset in sorted(rows):
-            tag = ('<span class="synthetic">SYNTHETIC</span>' if label == "SYNTHETIC"
-                   else '<span class="real">real published data</span>')
-            qlabel = Quarter.parse(q).label if q else ""
-            body.append(f"<tr><td>{esc(qlabel)}</td><td>{esc(TRUST_TYPE_LABELS.get(t, t))}</td>"
-                        f'<td><a href="{esc(href, quote=True)}">{esc(title)}</a> <small>({esc(name)})</small></td>'
-                        f"<td>{tag}</td><td>{esc(preset)}</td><td>{esc(created)}</td></tr>")
-        body.append("</tbody></table>")
-    else:
+    order = {k: i for i, k in enumerate(_KIND_ORDER)}
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["trust_type"], r["quarter"]), []).append(r)
+    type_rank = {t: i for i, t in enumerate(TRUST_TYPES)}
+    for (t, q) in sorted(groups, key=lambda k: (type_rank.get(k[0], 9), k[0], k[1]), reverse=False):
+        items = sorted(groups[(t, q)], key=lambda r: (order.get(r["notebook"], 99), r["title"], r["href"]))
+        qlabel = Quarter.parse(q).label if q else ""
+        body.append(f"<h3>{tag} {esc(TRUST_TYPE_LABELS.get(t, t))}, {esc(qlabel)}</h3><ul class='reports'>")
+        profiles = [r for r in items if r["notebook"] == "trust_profile"]
+        for r in items:
+            if r["notebook"] == "trust_profile" and len(profiles) > 3:
+                continue
+            question = REPORT_QUESTIONS.get(r["notebook"], "")
+            body.append(f'<li><a href="{esc(r["href"], quote=True)}">{esc(r["title"])}</a>'
+                        + (f" — {esc(question)}" if question else "")
+                        + f' <small>({esc(r["preset"])}; built {esc(r["created"])})</small></li>')
+        body.append("</ul>")
+        if len(profiles) > 3:
+            body.append(f"<details class='profiles'><summary>Trust profiles ({len(profiles)}) — "
+                        f"{esc(REPORT_QUESTIONS['trust_profile'])}</summary><ul class='reports profiles'>")
+            for r in sorted(profiles, key=lambda r: r["title"]):
+                body.append(f'<li data-search="{esc((r["title"] + " " + r["trust_code"]).lower(), quote=True)}">'
+                            f'<a href="{esc(r["href"], quote=True)}">{esc(r["title"])}</a></li>')
+            body.append("</ul></details>")
+    return body
+
+
+_INDEX_SEARCH = """<p><label for="trust-search"><strong>Find a trust profile</strong> (name or ODS code):</label>
+<input id="trust-search" type="search" placeholder="e.g. Kent or RYY" autocomplete="off"
+ style="font-size:1em;padding:4px;width:22em"> <span id="trust-search-count"></span></p>
+<script>
+(function () {
+  var box = document.getElementById('trust-search'), count = document.getElementById('trust-search-count');
+  box.addEventListener('input', function () {
+    var q = box.value.trim().toLowerCase(), shown = 0;
+    document.querySelectorAll('details.profiles').forEach(function (d) { d.open = q.length > 0; });
+    document.querySelectorAll('li[data-search]').forEach(function (li) {
+      var hit = !q || li.getAttribute('data-search').indexOf(q) >= 0;
+      li.style.display = hit ? '' : 'none';
+      if (hit) { shown += 1; }
+    });
+    count.textContent = q ? shown + ' profile(s) match' : '';
+  });
+})();
+</script>"""
+
+
+def write_index(output, *, skipped=(), notes=()) -> Path:
+    """``<output>/index.html``: every report under ``output`` (from the manifests). Reports on real
+    data come first, grouped by trust type and quarter, each kind with the question it answers; a
+    search box finds a trust's profile; SYNTHETIC reports follow, then the analyses that could not be
+    made, with the reason."""
+    out = Path(output)
+    rows = _index_rows(out)
+    real = [r for r in rows if r["data"] != "SYNTHETIC"]
+    synthetic = [r for r in rows if r["data"] == "SYNTHETIC"]
+    esc = html.escape
+    body = ["<h1>NHS Oversight Framework league tables: reports</h1>",
+            "<p>Each report re-computes a league table or measures how much of each league position is "
+            "real. Reports on <span class='real'>REAL</span> data name their publisher, files and SHA-256 "
+            "hashes at the top. Reports marked <span class='synthetic'>SYNTHETIC</span> are built from "
+            "the project's made-up synthetic year: they demonstrate the methods and say nothing about "
+            "real trusts.</p>"]
+    if any(r["notebook"] == "trust_profile" for r in rows):
+        body.append(_INDEX_SEARCH)
+    if real:
+        body.append("<h2>Real data</h2>")
+        body += _index_section(real, real=True)
+    if synthetic:
+        body.append("<h2>SYNTHETIC data (made-up trusts, for demonstration)</h2>")
+        body += _index_section(synthetic, real=False)
+    if not rows:
         body.append("<p>No reports have been built yet: run <code>nhs-league report</code>.</p>")
     if skipped:
         body.append("<h2>Analyses not made, and why</h2><ul>")
@@ -1474,10 +1573,11 @@ def write_index(output, *, skipped=(), notes=()) -> Path:
         body.extend(f"<li>{esc(n)}</li>" for n in notes)
         body.append("</ul>")
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>NOF league table reports</title>"
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-            "table{border-collapse:collapse}td,th{border-bottom:1px solid #ccc;padding:4px 8px;text-align:left}"
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.4}"
+            "ul.reports{margin:0.2em 0 0.8em}ul.profiles{columns:2}h3{margin:1em 0 0.2em;font-size:1.05em}"
             ".synthetic{background:#fff3cd;border:1px solid #000;padding:1px 4px;font-weight:bold}"
-            ".real{background:#eef5fb;border:1px solid #0072B2;padding:1px 4px}</style></head><body>"
+            ".real{background:#eef5fb;border:1px solid #0072B2;padding:1px 4px;font-weight:bold}"
+            "@media print{details.profiles{display:block}details.profiles>*{display:block}}</style></head><body>"
             + "\n".join(body) + "</body></html>\n")
     return atomic_write_text(out / "index.html", page)
 
@@ -1533,7 +1633,28 @@ def export_html(nb, title: str) -> str:
             _idle_exporters.append(exporter)
     for empty in ('<script src=""></script>', '<script src=""> </script>'):
         body = body.replace(empty, "")
-    return body
+    return with_table_library(body)
+
+
+_TABLE_LIBRARY_MARK = "<!-- nhs-league: itables offline bundle (DataTables) -->"
+_PRINT_CSS = ("<style>@media print{.dt-buttons,.dt-search,.dt-info{display:none!important}"
+              "table.dataTable{font-size:8pt}}</style>")
+
+
+def with_table_library(page: str) -> str:
+    """Embed itables' offline bundle (DataTables, no network) once, where the page has tables.
+
+    The bundle is what ``itables.init_notebook_mode()`` would display; putting it in the page here
+    keeps the notebooks free of set-up cells. Print CSS hides the search box and buttons."""
+    if 'id="itables_' not in page or _TABLE_LIBRARY_MARK in page:
+        return page
+    from itables import options
+    from itables.javascript import generate_init_offline_itables_html
+
+    init = _TABLE_LIBRARY_MARK + generate_init_offline_itables_html(options.dt_bundle) + _PRINT_CSS
+    i = page.find("<body")
+    j = page.find(">", i) + 1 if i >= 0 else 0
+    return page[:j] + init + page[j:]
 
 
 def label_of(nb) -> str | None:

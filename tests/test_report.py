@@ -186,7 +186,11 @@ def test_index_escapes_and_labels(tmp_path):
                                                    "method": {"preset": "p"}}))
     page = report.write_index(tmp_path, skipped=[("Basket <b>", "no metric scores")], notes=["a & b"]).read_text()
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert page.count('class="synthetic">SYNTHETIC') == 1 and page.count('class="real">real published data') == 1
+    # real reports first, in their own section; the synthetic ones below, marked in their heading
+    assert page.index("<h2>Real data</h2>") < page.index("<h2>SYNTHETIC data")
+    assert page.index("Real one") < page.index("&lt;script&gt;alert(1)&lt;/script&gt;")
+    assert page.count('<h3><span class="synthetic">SYNTHETIC</span>') == 1
+    assert page.count('<h3><span class="real">REAL</span>') == 1
     assert "Basket &lt;b&gt;" in page and "a &amp; b" in page
 
 
