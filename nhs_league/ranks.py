@@ -919,8 +919,8 @@ def _region_critical_value(problem: _Problem, draws: int, seed, coverage: float)
     pair = np.empty(draws)
     for start in range(0, draws, chunk):  # slabs of draws: at most _CHUNK_BYTES each
         zz = z[start:start + chunk]
-        pair[start:start + chunk] = (np.abs(zz[:, :, None] - zz[:, None, :]) * problem.inv_sd).reshape(
-            len(zz), -1).max(axis=1) if p > 1 else 0.0
+        diffs = np.abs(zz[:, :, None] - zz[:, None, :]) * problem.inv_sd  # 0 on the diagonal
+        pair[start:start + chunk] = diffs.reshape(len(zz), -1).max(axis=1)
     m = np.maximum(level, pair)
     return float(np.quantile(m, coverage, method="inverted_cdf"))
 
@@ -998,20 +998,17 @@ def league_rank_sets(estimates, cov=None, *, se=None, in_deficit, cap_cutoff, la
     d_hat = v[None, :] - v[:, None]
     slab = c * problem.sd_diff
     dlo = np.maximum(d_hat - slab, lo[None, :] - hi[:, None])
-    dhi = np.minimum(d_hat + slab, hi[None, :] - lo[:, None])
     ahead_by_value = dlo > 0
-    behind_by_value = dhi < 0
     k_def, j_def = dfc[:, None], dfc[None, :]
     # k not in deficit, j in deficit: θ_k <= t everywhere, or θ_j > θ_k everywhere (or no θ_k > t at all)
     lo_k_cut = np.maximum(lo, t_lo)[:, None]
-    empty = np.maximum(d_hat - slab, lo[None, :] - hi[:, None]) > np.minimum(d_hat + slab, hi[None, :] - lo_k_cut)
+    empty = dlo > np.minimum(d_hat + slab, hi[None, :] - lo_k_cut)
     nd_over_d = (hi[:, None] <= t_lo) | ahead_by_value | empty
     # k in deficit, j not: θ_j > t everywhere and θ_k < θ_j everywhere
     d_over_nd = (lo[None, :] > t_hi) & ahead_by_value
     ahead = np.where(k_def == j_def, ahead_by_value, np.where(j_def, nd_over_d, d_over_nd))
     # segment 5 ("last"): behind every other unit, ordered by θ among themselves
     ahead = np.where(lst[:, None] == lst[None, :], ahead, ~lst[:, None] & lst[None, :])
-    del behind_by_value
     np.fill_diagonal(ahead, False)
     # point league order at the estimates (t at the estimates)
     vk, vj = v[:, None], v[None, :]
