@@ -152,3 +152,19 @@ def test_preset_is_checked(tmp_path):
         load_likely_range_preset(dict(load_likely_range_preset(), extra=1))
     with pytest.raises(MethodError, match="no likely-range preset"):
         load_likely_range_preset("does-not-exist")
+
+
+def test_given_scores_are_checked_and_not_rebuilt_for_another_panel():
+    from nhs_league.errors import InputError
+
+    p = example_panel(8, seed=1)
+    frame = pd.DataFrame(np.linspace(1, 4, 8 * 3).reshape(8, 3), index=p.trusts.index, columns=["A", "B", "C"])
+    with pytest.raises(InputError, match="has no row"):
+        nhse_replicates(p, "nof-2025-26", draws=50, scores=frame.iloc[1:])
+    with pytest.raises(ValueError, match="shape"):
+        nhse_replicates(p, "nof-2025-26", draws=50, scores=np.ones((3, 2)))
+    reps = nhse_replicates(p, "nof-2025-26", draws=50, scores=frame)
+    np.testing.assert_allclose(reps.nominal["average"], frame.mean(axis=1))
+    with pytest.raises(MethodError, match="given score matrix"):
+        reps.rebuild(p)
+    assert nhse_replicates(p, "nof-2025-26", draws=50).rebuild(p).source == "nhse"
