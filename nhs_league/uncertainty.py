@@ -538,8 +538,8 @@ class Replicates:
     def headlines(self, coverage: float = 0.95, *, league=None, nhse=None) -> pd.Series:
         """One line per trust that says what each interval is, e.g. ``"published 26th of 134
         (segment 3, capped by the deficit rule); 95% confidence set for its league rank
-        12th–51st (metric basket); NHS England's likely range 20th–35th; 38% chance of a
-        different segment"``.
+        12th–51st (metric basket); NHS England's likely range 20th–35th (bootstrap range); 38%
+        chance of a different segment"``.
 
         The rank named first is the published league rank where a league-table file gave
         one, else the recomputed one. ``league`` is :meth:`league_sets` at ``coverage``
@@ -596,10 +596,10 @@ class Replicates:
                              f"{ordinal(sets.at[code, 'upper'])} ({basket[self.source]})")
             lo, hi = row.get("likely_range_rank_low", pd.NA), row.get("likely_range_rank_high", pd.NA)
             if not (pd.isna(lo) or pd.isna(hi)):
-                parts.append(f"NHS England's likely range {ordinal(lo)}–{ordinal(hi)}")
+                parts.append(f"NHS England's likely range {ordinal(lo)}–{ordinal(hi)} (bootstrap range)")
             elif nhse is not None and code in nhse.index and not pd.isna(nhse.at[code, "NHSE_range_rank_low"]):
                 parts.append(f"NHS England's likely range (reproduced) {ordinal(nhse.at[code, 'NHSE_range_rank_low'])}"
-                             f"–{ordinal(nhse.at[code, 'NHSE_range_rank_high'])}")
+                             f"–{ordinal(nhse.at[code, 'NHSE_range_rank_high'])} (bootstrap range)")
             parts.append(f"{row['P_other_segment']:.0%} chance of a different segment")
             lines.append("; ".join(parts))
         return pd.Series(lines, index=s.index, name="headline", dtype=object)

@@ -357,7 +357,7 @@ def test_summary_shows_published_and_likely_ranges(tmp_path, data12):
     np.testing.assert_allclose(s["P_other_segment"].to_numpy(), (r.segment != published).mean(axis=0))
     h = r.headlines().iloc[0]
     assert h.startswith("published 1st of 12 (segment 1); 95% confidence set for its league rank 1st–")
-    assert "(metric basket); NHS England's likely range 1st–3rd; " in h and "rank interval" not in h
+    assert "(metric basket); NHS England's likely range 1st–3rd (bootstrap range); " in h and "rank interval" not in h
 
 
 def test_headline_by_hand():
