@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ast
 import datetime as _dt
+import hashlib
 import html
 import json
 import os
@@ -1150,6 +1151,7 @@ class Plan:
     jobs: list
     skipped: list = field(default_factory=list)  # (what, why)
     notes: list = field(default_factory=list)
+    up_to_date: list = field(default_factory=list)  # jobs whose report is current (set by build)
 
 
 def load_suite(path=None) -> dict:
@@ -1686,7 +1688,7 @@ PAPERMILL_OPTIONS = {"progress_bar": False, "log_output": False, "report_mode": 
                                          f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]}
 
 
-def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, commit) -> JobResult:
+def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, commit, key="") -> JobResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -1713,6 +1715,7 @@ def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, forc
     finished = time.time()
     man = manifest(job, params, output=output, build_dir=build_dir, started=started, finished=finished,
                    kernel=kernel, label=label, git_commit=commit)
+    man["build_key"] = key
     html_path = atomic_write_text(job.html_path(output), page, force=force)
     atomic_write_text(job.manifest_path(output), json.dumps(man, indent=2, sort_keys=True) + "\n", force=force)
     return JobResult(job, True, finished - started, html=html_path, executed=executed,
@@ -1735,9 +1738,48 @@ def validate_jobs(jobs) -> list[dict]:
     return out
 
 
-def check_targets(jobs, output, *, force: bool) -> None:
-    """Refuse (before running anything) when a target exists and ``force`` is false, or two
-    jobs would write the same report."""
+def code_digest() -> str:
+    """SHA-256 over the package's source and data files and the notebook templates: a report built
+    with other code or templates is out of date."""
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    files = sorted([*pkg.rglob("*.py"), *pkg.rglob("*.yaml"), *pkg.rglob("*.csv"), *NOTEBOOK_DIR.glob("*.ipynb")])
+    for f in files:
+        if "__pycache__" in f.parts:
+            continue
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def build_key(job: Job, params: dict, code: str) -> str:
+    """What a report depends on: the code and templates, its parameters and its input files' bytes."""
+    h = hashlib.sha256(code.encode())
+    h.update(json.dumps({k: v for k, v in params.items() if k != "data"}, sort_keys=True, default=str).encode())
+    for p in params.get("data", []):
+        h.update(file_sha256(p).encode())
+    return h.hexdigest()
+
+
+def _built_key(job: Job, output) -> str | None:
+    """The build key in an existing report's manifest (None when there is no report of ours)."""
+    mf = job.manifest_path(output)
+    if not (mf.exists() and job.html_path(output).exists()):
+        return None
+    try:
+        return json.loads(mf.read_text(encoding="utf-8")).get("build_key")
+    except (OSError, ValueError):
+        return None
+
+
+def check_targets(jobs, output, *, force: bool, params=None, code: str | None = None) -> list[bool]:
+    """Before running anything: refuse two jobs writing one report, and say which jobs are up to date.
+
+    A report is up to date when its manifest's ``build_key`` equals the job's (same code, parameters
+    and input bytes): it is skipped. A report of ours that is out of date is rebuilt. A file in the
+    way that this package did not build (no manifest, or one without a build key) is never
+    overwritten without ``force``. With ``force`` every job runs. Returns, per job, whether it is up
+    to date."""
     seen = {}
     for job in jobs:
         target = job.html_path(output)
@@ -1745,11 +1787,20 @@ def check_targets(jobs, output, *, force: bool) -> None:
             raise InputError(f"two reports would be written to {target}: {seen[target]} and {job.key}")
         seen[target] = job.key
     if force:
-        return
-    existing = [p for job in jobs for p in (job.html_path(output), job.manifest_path(output)) if p.exists()]
-    if existing:
-        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise OutputExistsError(f"{existing[0]} exists{more}: pass --force to overwrite")
+        return [False] * len(jobs)
+    params = params if params is not None else [job.parameters for job in jobs]
+    code = code if code is not None else code_digest()
+    fresh, foreign = [], []
+    for job, prm in zip(jobs, params):
+        built = _built_key(job, output)
+        fresh.append(built is not None and built == build_key(job, prm, code))
+        if built is None and any(p.exists() for p in (job.html_path(output), job.manifest_path(output))):
+            foreign.append(next(p for p in (job.html_path(output), job.manifest_path(output)) if p.exists()))
+    if foreign:
+        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+        raise OutputExistsError(f"{foreign[0]} exists and was not built by nhs-league report{more}: "
+                                "pass --force to overwrite")
+    return fresh
 
 
 def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int | None = None,
@@ -1762,7 +1813,8 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
     output : path, default ``reports/`` in the project folder
     build_dir : path, default ``build/notebooks/`` in the project folder
     force : bool
-        Overwrite existing reports.
+        Rebuild every report. Without it, a report whose manifest records the same code, parameters
+        and input bytes is skipped (listed in ``plan.up_to_date``), and one out of date is rebuilt.
     jobs : int, default ``os.cpu_count()``
         Notebooks run at once (each in its own kernel process).
     timeout : int
@@ -1788,7 +1840,14 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
     if jobs is not None and (not _is_int(jobs) or jobs < 1):
         raise InputError(f"--jobs must be a whole number >= 1, got {jobs!r}", column="--jobs")
     params = validate_jobs(plan.jobs)
-    check_targets(plan.jobs, output, force=force)
+    code = code_digest()
+    fresh = check_targets(plan.jobs, output, force=force, params=params, code=code)
+    keys = [build_key(j, p, code) for j, p in zip(plan.jobs, params)]
+    plan.up_to_date = [j for j, f in zip(plan.jobs, fresh) if f]  # the caller says what was skipped
+    todo = [i for i, f in enumerate(fresh) if not f]
+    plan = Plan([plan.jobs[i] for i in todo], plan.skipped, plan.notes)
+    params = [params[i] for i in todo]
+    keys = [keys[i] for i in todo]
     if not plan.jobs:
         write_index(output, skipped=plan.skipped, notes=plan.notes)
         return []
@@ -1803,7 +1862,7 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
         os.environ.pop(PARSED_CACHE_ENV, None)
     try:
         results = _run_all(plan.jobs, params, n, bar, output=output, build_dir=build_dir, kernel=kernel,
-                           timeout=timeout, force=force, commit=commit)
+                           timeout=timeout, force=True, commit=commit, keys=keys)
     finally:
         if before is None:
             os.environ.pop(PARSED_CACHE_ENV, None)
@@ -1814,14 +1873,14 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
     return results
 
 
-def _run_all(jobs, params, n, bar, **kw) -> list[JobResult]:
+def _run_all(jobs, params, n, bar, *, keys, **kw) -> list[JobResult]:
     """Run ``jobs`` on ``n`` threads (each drives one kernel); results in job order."""
     results: list[JobResult | None] = [None] * len(jobs)
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="nhs-report") as pool:
         # the jobs with the most input first, so that what is left at the end, when a core may
         # wait for the last notebook, is short; results stay in plan order
         order = sorted(range(len(jobs)), key=lambda i: -_input_bytes(params[i].get("data", [])))
-        futures = {pool.submit(_run_job, jobs[i], params[i], **kw): i for i in order}
+        futures = {pool.submit(_run_job, jobs[i], params[i], key=keys[i], **kw): i for i in order}
         for fut in as_completed(futures):
             i = futures[fut]
             results[i] = fut.result()

@@ -314,18 +314,40 @@ def test_manifest_contents(first_build, fixture_files):
 
 
 @pytest.mark.slow
-def test_existing_report_is_not_overwritten_without_force(first_build, run_cli, fixture_files):
+def test_a_rebuild_skips_what_is_up_to_date_and_rebuilds_what_is_not(first_build, run_cli, fixture_files):
     html = first_build["out"] / "2025Q4" / "acute" / "league_table.html"
+    base = ["report", "--data", *fixture_files, "--quarter", "2025Q4", "--trust-type", "acute", "--notebook",
+            "league_table", "--output", first_build["out"], "--build-dir", first_build["build"], "--quiet"]
+    same = [*base, *[a for k, v in FAST.items() for a in ("--param", f"{k}={v}")]]
     before = html.read_bytes(), html.stat().st_ino
-    argv = ["report", "--data", *fixture_files, "--quarter", "2025Q4", "--trust-type", "acute", "--notebook",
-            "league_table", "--param", "draws=40", "--output", first_build["out"], "--build-dir",
-            first_build["build"], "--quiet"]
-    code, _, err = run_cli(*argv)
-    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
-    assert (html.read_bytes(), html.stat().st_ino) == before
-    code, _, err = run_cli(*argv, "--force")
+    # same code, parameters and inputs: skipped, exit 0, the report untouched
+    code, _, err = run_cli(*same)
     assert code == 0, err
-    assert html.stat().st_ino != before[1]  # replaced by a rename
+    assert "skipped 1 report(s) already up to date" in err and "0 report(s) written" in err
+    assert (html.read_bytes(), html.stat().st_ino) == before
+    # a parameter changed: out of date, rebuilt (atomically, by a rename)
+    code, _, err = run_cli(*base, "--param", f"draws={FAST['draws'] + 7}")
+    assert code == 0, err
+    assert "1 report(s) written" in err and html.stat().st_ino != before[1]
+    ino = html.stat().st_ino
+    # --force rebuilds even what is up to date
+    code, _, err = run_cli(*base, "--param", f"draws={FAST['draws'] + 7}", "--force")
+    assert code == 0 and "1 report(s) written" in err and html.stat().st_ino != ino
+    # the manifest records the key the next build compares with
+    m1 = json.loads(html.with_name("league_table.manifest.json").read_text())
+    assert m1["build_key"] == report.build_key(first_build["plan"].jobs[0], m1["parameters"], report.code_digest())
+
+
+def test_the_build_key_follows_code_parameters_and_input_bytes(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("a\n1\n")
+    job = report.Job("league_table", {}, "league_table", "2025Q4", "acute")
+    key = report.build_key(job, {"draws": 40, "data": [str(f)]}, "code")
+    assert key == report.build_key(job, {"draws": 40, "data": [str(f)]}, "code")
+    assert key != report.build_key(job, {"draws": 41, "data": [str(f)]}, "code")
+    assert key != report.build_key(job, {"draws": 40, "data": [str(f)]}, "other code")
+    f.write_text("a\n2\n")
+    assert key != report.build_key(job, {"draws": 40, "data": [str(f)]}, "code")
 
 
 @pytest.mark.slow

@@ -32,7 +32,8 @@ def register(sub) -> None:
     p.add_argument("--build-dir", default=None,
                    help="where executed notebooks are kept (default: build/notebooks/ in the project)")
     p.add_argument("--suite", default=None, help="a suite YAML file instead of the built-in one")
-    p.add_argument("--force", action="store_true", help="overwrite existing reports")
+    p.add_argument("--force", action="store_true",
+                   help="rebuild every report (default: only those out of date; a file not built here is never overwritten)")
     p.add_argument("--jobs", type=int, default=None,
                    help=f"notebooks run at once (default: the number of cores, {os.cpu_count()})")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per notebook cell (default 600)")
@@ -133,6 +134,9 @@ def run(args) -> int:
     results = report.build(plan, output=output, build_dir=args.build_dir, force=args.force, jobs=args.jobs,
                            timeout=args.timeout or report.CELL_TIMEOUT, progress=not args.quiet)
     failed = [r for r in results if not r.ok]
+    if plan.up_to_date:
+        print(f"nhs-league: skipped {len(plan.up_to_date)} report(s) already up to date (same code, parameters "
+              "and inputs); pass --force to rebuild them", file=sys.stderr)
     for what, why in plan.skipped:
         print(f"nhs-league: note: not built: {what}: {why}", file=sys.stderr)
     for r in failed:
