@@ -52,7 +52,13 @@ def _all_charts(synthetic):
     bands = pd.DataFrame({"Trust_code": idx, "Trust_name": s["name"].to_numpy(), "Nominal_rank": np.arange(1, 9),
                           "Median_rank": np.arange(1, 9), "Rank_p05": np.arange(1, 9) - 1,
                           "Rank_p95": np.arange(1, 9) + 2})
-    runs = pd.Series([1, 1, 2, 2, 2, 3, 3, 3], index=idx)
+    different = pd.Series([1, 1, 0, 0, 0, -1, -1, -1], index=idx)
+    ranges = pd.DataFrame({"name": s["name"].to_numpy(), "league_rank": np.arange(1, 9),
+                           "published_low": np.arange(1, 9) - 0.0, "published_high": np.arange(1, 9) + 2.0,
+                           "nhse_low": np.arange(1, 9) - 0.0, "nhse_high": np.arange(1, 9) + 1.0,
+                           "league_low": np.ones(8), "league_high": np.full(8, 8.0),
+                           "marginal_low": np.ones(8), "marginal_high": np.full(8, 6.0),
+                           "simultaneous_low": np.ones(8), "simultaneous_high": np.full(8, 8.0)}, index=idx)
     ctx_table = pd.DataFrame({"IMD_score": np.linspace(10, 40, 8), "Average_score": s["estimate"].to_numpy(),
                               "Segment": [1, 1, 2, 2, 3, 3, 4, 4]})
     fit = pd.DataFrame({"x": [10.0, 40.0], "mean": [2.2, 2.5], "lower": [2.0, 2.3], "upper": [2.4, 2.7]})
@@ -64,13 +70,14 @@ def _all_charts(synthetic):
                            "Adjusted_rank": [4, 15, 9, 12], "Segment": [2, 3, 1, 2], "Adjusted_segment": [1, 3, 1, 3],
                            "Direction": ["gains", "gains", "loses", "loses"]})
     return {
+        "position_ranges": charts.position_ranges(ranges, highlight="ZZ002", synthetic=synthetic),
         "context_scatter": charts.context_scatter(ctx_table, fit, synthetic=synthetic),
         "quintile_chart": charts.quintile_chart(assoc, [("mean_average_score", "Average")], groups=groups,
                                                 ylabel="Mean", synthetic=synthetic),
         "segment_shares": charts.segment_shares(assoc, groups=groups, segments=(1, 2), synthetic=synthetic),
         "context_movers": charts.context_movers(movers, synthetic=synthetic),
         "segment_counts": charts.segment_counts(counts, synthetic=synthetic),
-        "caterpillar": charts.caterpillar(s, runs=runs, cutoffs=(2.06, 2.35, 2.7), highlight="ZZ003",
+        "caterpillar": charts.caterpillar(s, different=different, cutoffs=(2.06, 2.35, 2.7), highlight="ZZ003",
                                           synthetic=synthetic),
         "rank_sets": charts.rank_sets(sets, names=s["name"], synthetic=synthetic),
         "segment_probabilities": charts.segment_probabilities(probs, published=pd.Series(1, index=idx),
@@ -187,7 +194,7 @@ def test_table_real_has_no_synthetic_banner_and_truncates():
     page = charts.table(df, "T", synthetic=False, max_rows=10)._repr_html_()
     assert "SYNTHETIC" not in page
     assert "20 more rows not shown" in page
-    assert [r[0] for r in _table_rows(page)] == list(range(10))
+    assert [r[0] for r in _table_rows(page)] == [str(i) for i in range(10)]
 
 
 def test_table_reads_as_words_sorts_searches_downloads_and_prints_every_row():
@@ -200,7 +207,9 @@ def test_table_reads_as_words_sorts_searches_downloads_and_prints_every_row():
     assert view["In financial deficit"].tolist() == ["yes", "no", "yes"]
     assert str(view["Number of metrics"].dtype) == "Int64" and view["League rank"].tolist() == [2, 1, 3]
     assert view["Chance of another segment"].tolist() == [0.12, 0.5, 0.0]
-    assert _table_rows(page)[0][:4] == ["A", "yes", 11, 2]  # integers, not 11.00
+    assert _table_rows(page)[0] == ["A", "yes", "11", "2", "0.12"]  # integers, not 11.00; as shown
+    gaps = charts.table(pd.DataFrame({"x": [1.5, np.nan], "n": [1.0, np.nan]}), "G", synthetic=False)._repr_html_()
+    assert _table_rows(gaps) == [["1.50", "1"], ["", ""]]  # a missing value is blank, never NaN
     # DataTables (itables, offline) with a search box and a CSV button; no paging, so print shows all
     assert '"paging": false' in page and '"csvHtml5"' in page and '"search"' in page
     assert "https://" not in page.split("<script", 1)[1].split("</script>", 1)[0]  # no CDN
@@ -326,15 +335,25 @@ def test_segment_probabilities_bars_stack_to_the_probabilities():
     assert legend == ["segment 1", "segment 2", "segment 3", "segment 4"]
 
 
-def test_runs_shaded_as_blocks_of_two_or_more():
+def test_caterpillar_colours_the_trusts_different_from_the_chosen_one():
     s = _summary(7)
-    runs = pd.Series([1, 1, 2, 3, 3, 3, 4], index=s.index)
-    fig = charts.caterpillar(s, runs=runs, synthetic=False)
-    (shade,) = [c for c in fig.axes[0].collections if c.get_zorder() == 0]
-    spans = [(p.vertices[:, 1].min(), p.vertices[:, 1].max()) for p in shade.get_paths()]
-    assert spans == [(-0.5, 1.5), (2.5, 5.5)]  # the single-trust runs 2 and 4 are not shaded
-    face = [matplotlib.colors.to_hex(c) for c in shade.get_facecolor()]
-    assert face == ["#dddddd", charts.OKABE_ITO["sky_blue"].lower()]
+    different = pd.Series([1, 1, 0, 0, 0, -1, 0], index=s.index)
+    fig = charts.caterpillar(s, different=different, highlight=s.index[3], synthetic=False)
+    lines = [c for c in fig.axes[0].collections if c.get_zorder() == 2][0]
+    face = [matplotlib.colors.to_hex(c) for c in lines.get_colors()]
+    want = {1: charts.OKABE_ITO["bluish_green"], -1: charts.SECONDARY, 0: "#b5b5b5"}
+    assert face == [want[v].lower() for v in different]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[:3] == [f"significantly better than {s.index[3]} (2)", f"significantly worse than {s.index[3]} (1)",
+                          f"not told apart from {s.index[3]} (3)"]
+
+
+def test_position_ranges_one_legend_for_every_range():
+    charts_ = _all_charts(False)
+    fig = charts_["position_ranges"]
+    assert len(fig.axes[0].get_legend().get_texts()) == 6  # five ranges and the rank
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] == "NHS England's likely range (published)" and "league rank" in labels[2]
 
 
 def test_long_title_wraps_inside_the_figure_and_stays_whole_for_alt_text():
