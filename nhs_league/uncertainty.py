@@ -576,7 +576,8 @@ class Replicates:
                 league = None
         sets = league.table if league is not None else None
         pct = f"{coverage * 100:g}%"
-        basket = {"metrics": "metric basket", "nhse": "metric basket", "sampling": "sampling noise"}
+        basket = {"metrics": "metric basket", "nhse": "metric basket", "sampling": "sampling noise",
+                  "domains": "domain basket"}
         lines = []
         for code, row in s.iterrows():  # formatting only: one string per trust
             p = pub.loc[code]
