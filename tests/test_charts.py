@@ -275,7 +275,8 @@ def test_everything_drawn_fits_inside_the_figure(synthetic_charts):
 def test_dense_row_labels_one_per_row_beside_the_axes():
     n = 60
     fig = charts.caterpillar(_dense_summary(n), synthetic=False)
-    assert tuple(fig.get_size_inches()) == charts.SIZES["tall"]
+    w, h = fig.get_size_inches()
+    assert w == charts.SIZES["wide"][0] and h == n * charts.ROW_PX / charts.DPI + 2.8  # grows with the rows
     (strip,) = [im for im in fig.images if im.get_gid() == "row-labels"]
     ax = fig.axes[0]
     assert list(ax.get_yticklabels()) == []  # drawn once, as the strip, not also as tick labels
@@ -297,8 +298,11 @@ def test_png_is_rgb_at_the_fixed_size_and_leaves_matplotlib_settings_alone():
     before = dict(matplotlib.rcParams)
     fig = charts.caterpillar(_dense_summary(), synthetic=True)
     img = mpimg.imread(io.BytesIO(charts.png_bytes(fig)), format="png")
-    w, h = charts.SIZES["tall"]
+    w, h = fig.get_size_inches()
     assert img.shape == (round(h * charts.DPI), round(w * charts.DPI), 3)
+    # each trust's row gets at least ROW_PX - a little of the margin budget: never under 12 px
+    ax = fig.axes[0]
+    assert ax.get_position().height * h * charts.DPI / len(_dense_summary()) >= 12
     assert dict(matplotlib.rcParams) == before
 
 
