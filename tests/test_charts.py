@@ -290,7 +290,8 @@ def test_everything_drawn_fits_inside_the_figure(synthetic_charts):
 def test_dense_row_labels_one_per_row_beside_the_axes():
     n = 60
     fig = charts.caterpillar(_dense_summary(n), synthetic=False)
-    assert tuple(fig.get_size_inches()) == charts.SIZES["tall"]
+    w, h = fig.get_size_inches()
+    assert w == charts.SIZES["wide"][0] and h == n * charts.ROW_PX / charts.DPI + 2.8  # grows with the rows
     (strip,) = [im for im in fig.images if im.get_gid() == "row-labels"]
     ax = fig.axes[0]
     assert list(ax.get_yticklabels()) == []  # drawn once, as the strip, not also as tick labels
@@ -312,8 +313,11 @@ def test_png_is_rgb_at_the_fixed_size_and_leaves_matplotlib_settings_alone():
     before = dict(matplotlib.rcParams)
     fig = charts.caterpillar(_dense_summary(), synthetic=True)
     img = mpimg.imread(io.BytesIO(charts.png_bytes(fig)), format="png")
-    w, h = charts.SIZES["tall"]
+    w, h = fig.get_size_inches()
     assert img.shape == (round(h * charts.DPI), round(w * charts.DPI), 3)
+    # each trust's row gets at least ROW_PX - a little of the margin budget: never under 12 px
+    ax = fig.axes[0]
+    assert ax.get_position().height * h * charts.DPI / len(_dense_summary()) >= 12
     assert dict(matplotlib.rcParams) == before
 
 
@@ -392,19 +396,6 @@ def test_box_stats_agree_with_matplotlib(rows):
         np.testing.assert_allclose(np.sort(x[got["outlier"][:, j], j]), np.sort(ref["fliers"]))
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 9), st.data())
-def test_encode_png_is_decoded_by_pillow_to_the_same_pixels(height, width, level, data):
-    from PIL import Image
-
-    flat = data.draw(st.lists(st.integers(0, 255), min_size=height * width * 3, max_size=height * width * 3))
-    rgb = np.array(flat, dtype=np.uint8).reshape(height, width, 3)
-    img = Image.open(io.BytesIO(charts.encode_png(rgb, level)))
-    img.load()  # decodes every chunk and checks the CRCs
-    assert img.mode == "RGB" and img.size == (width, height)
-    np.testing.assert_array_equal(np.asarray(img), rgb)
-
-
 def test_chart_png_holds_exactly_the_drawn_pixels():
     from PIL import Image
 
@@ -413,12 +404,6 @@ def test_chart_png_holds_exactly_the_drawn_pixels():
     png = charts.png_bytes(fig)
     drawn = np.asarray(fig.canvas.buffer_rgba())[..., :3]
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), drawn)
-
-
-@pytest.mark.parametrize("bad", [np.zeros((2, 2, 4), np.uint8), np.zeros((2, 2, 3), float), np.zeros((0, 2, 3), np.uint8)])
-def test_encode_png_rejects_what_it_cannot_write(bad):
-    with pytest.raises(ValueError, match="encode_png needs"):
-        charts.encode_png(bad)
 
 
 def test_funnel_denominators_are_labelled_in_plain_numbers(synthetic_charts):
