@@ -771,3 +771,53 @@ def board_sentence(w: WhatIf) -> str:
     if lead:
         return lead + body
     return body[0].upper() + body[1:]
+
+
+def options_view(w: WhatIf) -> pd.DataFrame:
+    """The options as a report shows them: words for column names, one row per metric and combination part."""
+    o = w.options
+    rank = np.where(o["Kind"] == "combination", 1, np.where(o["Reaches_target"].fillna(False).astype(bool), 0, 2))
+    o = o.assign(_r=rank).sort_values(["_r", "Change_share_of_range"], kind="stable", na_position="last")
+    return pd.DataFrame({
+        "Option": np.where(o["Kind"] == "combination", "smallest combination", "one metric alone"),
+        "Metric": (o["Metric_ID"] + " " + o["Metric"]).to_numpy(),
+        "Now": o["Current_value"].to_numpy(dtype=float),
+        "Needed": o["Needed_value"].to_numpy(dtype=float),
+        "Change as share of peer range": o["Change_share_of_range"].to_numpy(dtype=float),
+        "Score now": o["Current_score"].to_numpy(dtype=float),
+        "New score": o["New_score"].to_numpy(dtype=float),
+        "New average (2 dp)": o["New_average_2dp"].to_numpy(dtype=float),
+        "New segment": _whole(o["New_segment"]),
+        "New segment without the cap": _whole(o["New_raw_segment"]),
+        "New league rank": _whole(o["New_league_rank"]),
+        "Result": o["Status"].to_numpy(),
+    }).reset_index(drop=True)
+
+
+def sentences(notes) -> str:
+    """Notes as sentences (capitalised, full stop), for a caption."""
+    return " ".join(n[:1].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in notes)
+
+
+def _whole(col) -> np.ndarray:
+    """Whole numbers as text, blank where there is none (a report table shows no "<NA>")."""
+    a = pd.array(col, dtype="Int64")
+    return np.array(["" if pd.isna(x) else str(int(x)) for x in a], dtype=object)
+
+
+def closeness_view(c: pd.DataFrame) -> pd.DataFrame:
+    """The closeness figures with words for column names (the sampling column only where available)."""
+    out = pd.DataFrame({
+        "Cut-off (2-dp average)": c["Cutoff"].to_numpy(float),
+        "Between segments": c["Between_segments"].to_numpy(),
+        "Trust is": c["Side"].to_numpy(),
+        "Gap (average-score points)": c["Gap_points"].to_numpy(float),
+        "Other trusts in between": c["Trusts_between"].to_numpy(),
+        "Chance already on the other side: metric-basket bootstrap": c["P_other_side_metrics"].to_numpy(float),
+        "Chance already on the other side: sampling noise": c["P_other_side_sampling"].to_numpy(float),
+        "Cut-off inside NHS England's likely range": c["Inside_NHSE_likely_range"].map(
+            {True: "yes", False: "no"}).fillna("not published").to_numpy(),
+    })
+    if out["Chance already on the other side: sampling noise"].isna().all():
+        out = out.drop(columns="Chance already on the other side: sampling noise")
+    return out
