@@ -255,12 +255,20 @@ def _input_name(mid: str) -> str:
 # --------------------------------------------------------------------------------------
 # Re-running the method on changed inputs
 # --------------------------------------------------------------------------------------
-def rerun(panel: Panel, method: Method, trust: int, changes, values=None) -> dict:
+def rerun(panel: Panel, method: Method, trust: int, changes, values=None, *, rescore: str = "changed",
+          base_scores=None) -> dict:
     """Re-run the whole method on ``K`` changed copies of the inputs in one call.
 
     ``changes`` is a list of ``K`` lists of ``(lever, value)``: in copy ``k`` trust ``trust``
     takes each given value. Returns :func:`~nhs_league.pipeline.compute`'s dict, every array
     with a leading axis ``K``.
+
+    ``rescore="changed"`` (default) re-scores, in each copy, the metrics whose values changed,
+    for every trust (scores are relative within a metric, so a changed value moves only its own
+    metric's scores), takes the other metrics' scores from ``base_scores`` (computed when not
+    given), and runs the rest of the method (average, segments, cap, ranks) on all of them;
+    ``rescore="all"`` re-scores every metric of every copy. Both give the same numbers (tested);
+    the first is what makes the search fast.
     """
     values = ordered_values(panel) if values is None else values
     K = len(changes)
@@ -273,10 +281,32 @@ def rerun(panel: Panel, method: Method, trust: int, changes, values=None) -> dic
             else:
                 inputs[lv.lever_id][k, trust] = x
     p = replace(panel, inputs=inputs) if any(lv.kind == "input" for ch in changes for lv, _ in ch) else panel
-    return compute(p, method, V)
+    if rescore == "all":
+        return compute(p, method, V)
+    if rescore != "changed":
+        raise ValueError("rescore must be 'changed' or 'all'")
+    base = metric_scores(panel, method, values) if base_scores is None else base_scores
+    sc = np.broadcast_to(base, V.shape).copy()
+    for j in sorted({lv.column for ch in changes for lv, _ in ch}):
+        rows = np.array([k for k, ch in enumerate(changes) if any(lv.column == j for lv, _ in ch)])
+        one = _one_metric(p, j, {k: v[rows] for k, v in p.inputs.items()} if p is not panel else None)
+        sc[rows, :, j] = metric_scores(one, method, V[rows][..., [j]])[..., 0]
+    return compute(p, method, V, scores=sc)
 
 
-def _evaluate_levers(panel, method, trust, levs, values):
+def _one_metric(panel: Panel, j: int, inputs=None) -> Panel:
+    """The panel restricted to scored metric ``j`` (its scoring needs nothing else)."""
+    col = (lambda a: None if a is None else a[:, [j]])
+    return replace(panel, metrics=panel.metrics.iloc[[j]], values=panel.values[:, [j]],
+                   published=panel.published[:, [j]], numerators=panel.numerators[:, [j]],
+                   denominators=panel.denominators[:, [j]], ranks=col(panel.ranks),
+                   peers=None if panel.peers is None else panel.peers[:, [j]],
+                   population_complete=None if panel.population_complete is None else panel.population_complete[[j]],
+                   published_unrounded=col(panel.published_unrounded),
+                   inputs=panel.inputs if inputs is None else inputs)
+
+
+def _evaluate_levers(panel, method, trust, levs, values, base_scores=None):
     """One re-run for every candidate of every lever: per lever, the (Kl,) results for the trust."""
     changes, owner = [], []
     for li, lv in enumerate(levs):
@@ -285,7 +315,7 @@ def _evaluate_levers(panel, method, trust, levs, values):
             owner.append(li)
     if not changes:
         return {}
-    r = rerun(panel, method, trust, changes, values)
+    r = rerun(panel, method, trust, changes, values, base_scores=base_scores)
     owner = np.array(owner)
     per = {}
     for li, lv in enumerate(levs):
@@ -407,7 +437,7 @@ def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combi
         notes.append(f"without the cap the trust would already be in segment {raw}: being out of deficit is all "
                      f"it needs")
     levs = levers(panel, method, i, values)
-    per = _evaluate_levers(panel, method, i, levs, values)
+    per = _evaluate_levers(panel, method, i, levs, values, base["scores"])
     cur_score = base["scores"][i]
     rows = []
     meta = dict(Quarter=panel.quarter, Trust_code=trust_code, Trust_name=str(panel.trusts["trust_name"].iloc[i]),
@@ -518,7 +548,7 @@ def _best_combination(panel, method, i, levs, per, base, target, reach_key, valu
             opts = [[None] + list(range(len(levs[li].candidates))) for li in members]
             combos = [c for c in product(*opts) if any(x is not None for x in c)]
             ch = [[(levs[li], levs[li].candidates[k]) for li, k in zip(members, c) if k is not None] for c in combos]
-            r = rerun(panel, method, i, ch, values)
+            r = rerun(panel, method, i, ch, values, base_scores=base["scores"])
             score = r["scores"][:, i, levs[members[0]].column]
             cnt = np.array([sum(x is not None for x in c) for c in combos])
             cost = np.array([sum(_share(levs[li].shown[k] - levs[li].current, levs[li].peer_range)
@@ -618,7 +648,7 @@ def _pareto(cost, gain):
 def _check_combination(panel, method, i, levs, choice, base, target, reach_key, values):
     """Re-run the whole method with every change of ``choice``; rows if it reaches the target."""
     ch = [(levs[li], levs[li].candidates[k]) for li, k in choice]
-    r = rerun(panel, method, i, [ch], values)
+    r = rerun(panel, method, i, [ch], values, rescore="all")  # the check re-scores everything
     r = {k: (v[0] if np.ndim(v) == np.ndim(base[k]) + 1 else v) for k, v in r.items()}
     if int(r[reach_key][i]) > target:
         return None
@@ -641,7 +671,7 @@ def _check_combination(panel, method, i, levs, choice, base, target, reach_key, 
 # How close the trust is
 # --------------------------------------------------------------------------------------
 def closeness(panel: Panel, method, trust_code: str, *, draws: int = 1000, seed=0, result: dict | None = None,
-              denominators=None) -> tuple[pd.DataFrame, list[str]]:
+              denominators=None, sampling=None) -> tuple[pd.DataFrame, list[str]]:
     """Gap to each cut-off, probability of being on the other side, trusts in between.
 
     One row per cut-off of the method (fixed cut-offs, or the nominal quartiles of the
@@ -653,6 +683,9 @@ def closeness(panel: Panel, method, trust_code: str, *, draws: int = 1000, seed=
     source of uncertainty (NaN where the source is unavailable, with a note);
     ``Inside_NHSE_likely_range`` = the cut-off lies within NHS England's published likely range
     of the average (blank without a league-table file).
+
+    ``sampling``, when given, is the panel's :func:`~nhs_league.uncertainty.sampling_replicates`
+    (computed once for all trusts of a table; otherwise it is computed here, or found unavailable).
     """
     from .uncertainty import basket_bootstrap_averages, sampling_replicates
 
@@ -679,7 +712,8 @@ def closeness(panel: Panel, method, trust_code: str, *, draws: int = 1000, seed=
     except InputError as exc:
         notes.append(f"metric-basket bootstrap unavailable: {exc}")
     try:
-        reps = sampling_replicates(panel, method, draws=draws, seed=seed, denominators=denominators)
+        reps = sampling if sampling is not None else sampling_replicates(panel, method, draws=draws, seed=seed,
+                                                                         denominators=denominators)
         probs["sampling"] = round_scores(reps.average[:, i], dec, rounding)
     except InputError as exc:
         notes.append(f"sampling-noise bootstrap unavailable: {str(exc).split(': ', 1)[-1]}")

@@ -338,3 +338,39 @@ def test_all_trusts_of_a_synthetic_table(tmp_path):
         assert (t["Data"] == "SYNTHETIC").all()
         i = list(p.trusts.index).index(code)
         assert w.current_segment == base["segment"][i]
+
+
+def _all_candidates(p, m, i):
+    levs = W.levers(p, m, i)
+    return [[(lv, x)] for lv in levs for x in lv.candidates]
+
+
+@pytest.mark.parametrize("files", ["synthetic-all-types", "real-mhc"])
+def test_rescoring_the_changed_metric_equals_rescoring_everything(files, mhc_inputs_or_skip):
+    """The fast re-run (only the changed metric re-scored) gives the numbers of the full re-run."""
+    inputs = mhc_inputs_or_skip(files)
+    p = build_panel(inputs, "2025Q4", "mental-health-and-community")
+    m = default_method_for("2025Q4")
+    for i in (0, 7, 33):
+        ch = _all_candidates(p, m, i)
+        fast, full = W.rerun(p, m, i, ch), W.rerun(p, m, i, ch, rescore="all")
+        for k in ("scores", "average", "average_2dp", "raw_segment", "segment", "rank", "domain_scores"):
+            np.testing.assert_array_equal(fast[k], full[k], err_msg=k)
+
+
+@pytest.fixture
+def mhc_inputs_or_skip():
+    from pathlib import Path
+
+    from nhs_league.errors import Problems
+    from nhs_league.io import read_inputs
+
+    def get(which):
+        if which == "real-mhc":
+            if not MHC_DATA.exists():
+                pytest.skip("real MH&C release not present in ../shared")
+            return read_inputs(sorted(MHC.glob("*.csv")), Problems())
+        folder = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "2025-26" / "q4-25-26"
+        return read_inputs(sorted(folder.glob("*-data-*.csv")), Problems())
+
+    return get
