@@ -31,11 +31,18 @@ score (tested on the real release).
 
 **Metrics scored across trust types.** Where NHS England scores a metric across several trust
 types (catalogue ``population``) and the input holds only this type, the score is NHS England's
-published one and the other types' values are unknown: a changed value cannot be re-scored
-exactly. Such a metric is reported as ``scored across trust types; give every type's file``
-and takes no part in the search; given every type's file it is re-scored exactly like the rest.
-Score-only metrics (no raw value published) and metrics the trust has no value for are reported
-as such.
+published one and the other types' values are unknown. Given every type's file, the metric is
+re-scored exactly like the rest. Otherwise :func:`grid_population` reads, from the published
+scores, where every trust of the other types stands (the grid positions this type's trusts do not
+hold) and puts a stand-in there: a trust that *equals* another trust of its type then gets
+exactly NHS England's score, because the number of trusts better than it is known. The search
+uses only this type's values for such metrics, so each answer is enough but may not be the least:
+a smaller change passing trusts of other types (values unknown) may do, and the row gives the
+value known not to be enough (``Known_not_enough_value``): the exact threshold lies between the
+two. A metric whose published positions cannot be read (no grid fits, or this type's order
+disagrees with them) is reported as ``scored across trust types; give every type's file`` and left
+out; so is every such metric with ``grid=False``. Score-only metrics (no raw value published) and
+metrics the trust has no value for are reported as such.
 
 **The deficit cap.** A trust in deficit is held at segment 3 whatever its average. Where the cap
 binds (target better than the cap), the search runs on the segment without the cap and every
@@ -63,9 +70,12 @@ STATUS_CROSS_TYPE = "scored across trust types; give every type's file"
 STATUS_SCORE_ONLY = "score only: no raw value published"
 STATUS_NO_VALUE = "no value for this trust"
 STATUS_NOT_IN_AVERAGE = "not a lever: does not change a score"
+GRID_NOTE = (" (scored across trust types, on NHS England's published positions: enough, but a smaller change "
+             "passing trusts of other types may be enough too)")
 
 OPTION_COLUMNS = ["Quarter", "Trust_code", "Trust_name", "Target_segment", "Kind", "Option", "Metric_ID",
-                  "Metric", "Units", "Better", "Current_value", "Needed_value", "Change", "Change_share_of_range",
+                  "Metric", "Units", "Better", "Current_value", "Needed_value", "Known_not_enough_value", "Change",
+                  "Change_share_of_range",
                   "Current_score", "New_score", "Current_average", "New_average", "New_average_2dp",
                   "New_raw_segment", "New_segment", "New_league_rank", "Reaches_target", "Status"]
 CLOSENESS_COLUMNS = ["Quarter", "Trust_code", "Trust_name", "Cutoff", "Between_segments", "Side", "Average_2dp",
@@ -145,6 +155,109 @@ def ordered_values(panel: Panel) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
+# Metrics scored across trust types: NHS England's published positions
+# --------------------------------------------------------------------------------------
+def grid_population(panel: Panel, method: Method, values=None) -> tuple[Panel, list[str]]:
+    """Stand-ins for the other trust types' trusts of cross-type metrics, from the published grid.
+
+    Where NHS England scores a metric across trust types and the input holds one type, each
+    published score is a position ``k`` on a grid ``lo + (hi - lo) k / (N - 1)`` of the whole
+    population (``N`` found by :func:`~nhs_league.scoring.unround_on_grid`). The positions that
+    none of this type's trusts hold belong to trusts of other types, whose values are unknown but
+    lie between the values of the neighbouring trusts of this type. One stand-in value is placed
+    in that gap for each such position (inside the bookends), and the metric is scored across
+    this type and the stand-ins: every trust of this type gets exactly its published score back
+    (checked, else the metric is left out), and a trust that *equals* another trust of this type
+    gets exactly the score NHS England's method would give it, because the number of trusts
+    better than it is then known. Values strictly between two trusts of this type are not exact
+    (the stand-ins' places are invented), so the search uses only this type's values as
+    candidates and says that a smaller change, passing trusts of other types, may be enough.
+
+    Returns the completed panel and the metric IDs completed this way.
+    """
+    from .scoring import unround_on_grid
+
+    values = ordered_values(panel) if values is None else values
+    complete = (panel.population_complete.copy() if panel.population_complete is not None
+                else np.ones(len(panel.metric_ids), bool))
+    rules = panel.metrics["rule"].to_numpy()
+    std, flr = panel.rule_param_array
+    hib = panel.higher_is_better
+    if method.settings["scoring"]["continuous"] != "rank" or method.settings["scoring"]["published_scores"] == "never":
+        return panel, []
+    as_rounded = set(method.settings["scoring"].get("published_as_rounded") or ())
+    stand_ins, done = {}, []
+    for j in np.flatnonzero(~complete & (rules == "continuous")):
+        mid = panel.metric_ids[j]
+        if mid in as_rounded or mid not in set(panel.grid_metrics or ()):
+            continue
+        lo = 2.0 if not np.isnan(std[j]) else 1.0
+        hi = 3.0 if not np.isnan(flr[j]) else 4.0
+        pub = panel.published[:, j]
+        x = values[:, j]
+        if not np.array_equal(np.isnan(pub), np.isnan(x)):
+            continue  # a trust with a value but no published score, or the reverse
+        score, big_n = unround_on_grid(pub, lo=lo, hi=hi)
+        if big_n is None:
+            continue
+        key = np.where(hib[j], -x, x)
+        inside = ~np.isnan(pub) & (pub >= lo - 1e-9) & (pub <= hi + 1e-9)
+        pos = np.round((score[inside] - lo) * (big_n - 1) / (hi - lo)).astype(int) + 1  # 1 = best
+        k = key[inside]
+        o = np.lexsort((pos, k))
+        k, pos = k[o], pos[o]
+        if np.any(np.diff(pos) < 0) or np.any((np.diff(k) == 0) != (np.diff(pos) == 0)):
+            continue  # this type's order and the published positions disagree
+        groups = np.unique(pos)
+        count = np.array([np.sum(pos == g) for g in groups])
+        gkey = np.array([k[pos == g][0] for g in groups])
+        if np.any(groups[1:] < groups[:-1] + count[:-1]) or groups[-1] + count[-1] - 1 > big_n:
+            continue
+        # bookend keys bound the stand-ins: better than the floor, worse than the standard
+        worst = (-flr[j] if hib[j] else flr[j]) if not np.isnan(flr[j]) else None
+        best = (-std[j] if hib[j] else std[j]) if not np.isnan(std[j]) else None
+        spread = float(np.ptp(gkey)) or 1.0
+        filled = []
+        n_before = groups[0] - 1
+        if n_before:
+            top = gkey[0] - (spread if best is None else gkey[0] - best)
+            filled += list(np.linspace(top, gkey[0], n_before + 2)[1:-1])
+        for a in range(len(groups) - 1):
+            gap = groups[a + 1] - (groups[a] + count[a])
+            if gap:
+                filled += list(np.linspace(gkey[a], gkey[a + 1], gap + 2)[1:-1])
+        n_after = big_n - (groups[-1] + count[-1] - 1)
+        if n_after:
+            bottom = gkey[-1] + (spread if worst is None else worst - gkey[-1])
+            filled += list(np.linspace(gkey[-1], bottom, n_after + 2)[1:-1])
+        filled = np.asarray(filled, float)
+        stand_ins[j] = np.where(hib[j], -filled, filled)
+    if not stand_ins:
+        return panel, []
+    width = max(len(v) for v in stand_ins.values())
+    extra = np.full((width, len(panel.metric_ids)), np.nan)
+    for j, v in stand_ins.items():
+        extra[: len(v), j] = v
+    real = panel.peers if panel.peers is not None and panel.peers.size else np.zeros((0, len(panel.metric_ids)))
+    comp = complete.copy()
+    comp[list(stand_ins)] = True
+    out = replace(panel, peers=np.concatenate([real, extra]), population_complete=comp)
+    got = metric_scores(out, method, values)
+    want = metric_scores(panel, method)
+    keep = []
+    for j in stand_ins:
+        if np.allclose(got[:, j], want[:, j], equal_nan=True, atol=1e-12, rtol=0):
+            keep.append(j)
+        else:
+            extra[:, j] = np.nan
+            comp[j] = complete[j]
+    if len(keep) < len(stand_ins):
+        out = replace(panel, peers=np.concatenate([real, extra]), population_complete=comp)
+    done = [panel.metric_ids[j] for j in keep]
+    return (out if keep else panel), done
+
+
+# --------------------------------------------------------------------------------------
 # Levers: what a trust can change, and the values at which its score can change
 # --------------------------------------------------------------------------------------
 @dataclass
@@ -163,10 +276,14 @@ class Lever:
     candidates: np.ndarray = field(default_factory=lambda: np.zeros(0))  # values used in the re-run
     shown: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the same, as reported (published precision)
     peer_range: float = np.nan
+    on_grid: bool = False  # scored across trust types on NHS England's published positions (grid_population)
 
 
-def levers(panel: Panel, method: Method, trust: int, values=None) -> list[Lever]:
-    """Every lever of trust ``trust`` (row), with its candidate values sorted smallest change first."""
+def levers(panel: Panel, method: Method, trust: int, values=None, on_grid=()) -> list[Lever]:
+    """Every lever of trust ``trust`` (row), with its candidate values sorted smallest change first.
+
+    ``on_grid``: metrics completed by :func:`grid_population`, whose candidates are this type's
+    values only (the stand-ins' values are invented)."""
     values = ordered_values(panel) if values is None else values
     complete = panel.population_complete if panel.population_complete is not None else np.ones(
         len(panel.metric_ids), bool)
@@ -174,9 +291,10 @@ def levers(panel: Panel, method: Method, trust: int, values=None) -> list[Lever]
     std, flr = panel.rule_param_array
     rules = panel.metrics["rule"].to_numpy()
     out: list[Lever] = []
+    hib_all = panel.higher_is_better
     for j, mid in enumerate(panel.metric_ids):
         row = panel.metrics.iloc[j]
-        hib = bool(panel.higher_is_better[j])
+        hib = bool(hib_all[j])
         common = dict(name=str(row["name"]), units=str(row["units"]))
         if rules[j] == "finance_lookup":
             p = row["rule_params"]
@@ -212,7 +330,7 @@ def levers(panel: Panel, method: Method, trust: int, values=None) -> list[Lever]
             shown_pop = panel.values[:, j]
             others = np.delete(np.arange(panel.n), trust)
             cand, shown = pop[others], shown_pop[others]
-            if peers is not None:
+            if peers is not None and mid not in on_grid:
                 cand = np.concatenate([cand, peers[:, j]])
                 shown = np.concatenate([shown, peers[:, j]])
             for b in (std[j], flr[j]):
@@ -226,7 +344,9 @@ def levers(panel: Panel, method: Method, trust: int, values=None) -> list[Lever]
             if not hib:
                 cand, shown = cand[::-1], shown[::-1]
             lv.candidates, lv.shown = cand, shown
-            lv.peer_range = _range(np.concatenate([shown_pop, peers[:, j]]) if peers is not None else shown_pop)
+            lv.peer_range = _range(np.concatenate([shown_pop, peers[:, j]]) if peers is not None and mid not in on_grid
+                                   else shown_pop)
+            lv.on_grid = mid in on_grid
         elif rules[j] == "finance_position":
             lv.candidates = lv.shown = np.array([0.0]) if lv.current < 0 else np.zeros(0)
             lv.peer_range = _range(panel.values[:, j])
@@ -369,8 +489,38 @@ def _target(current: int, target) -> int:
     return t
 
 
+@dataclass
+class Prepared:
+    """What every trust's search of one table shares (see :func:`prepare`)."""
+
+    panel: Panel  # completed by grid_population where used
+    method: Method
+    values: np.ndarray  # ordered_values of the input panel
+    on_grid: list
+    base: dict  # compute on the ordered values
+
+
+def prepare(panel: Panel, method, *, grid: bool = True) -> Prepared:
+    """The tie-broken values, the completed population and the baseline run of one table, once.
+
+    Pass the result to :func:`what_if` (``prepared=``) for each trust of the table.
+    Raises :class:`~nhs_league.errors.MethodError` if the tie-broken values do not reproduce
+    the point estimate (a guard; the tests check it on the real release).
+    """
+    method = load_method(method)
+    values = ordered_values(panel)
+    point = compute(panel, method)
+    on_grid = []
+    if grid:
+        panel, on_grid = grid_population(panel, method, values)
+    base = compute(panel, method, values)
+    if not np.allclose(point["scores"], base["scores"], equal_nan=True, atol=1e-12, rtol=0):
+        raise MethodError("the tie-broken values do not reproduce the point-estimate scores")
+    return Prepared(panel, method, values, on_grid, base)
+
+
 def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combinations: bool = True,
-            max_metrics: int | None = None) -> WhatIf:
+            max_metrics: int | None = None, grid: bool = True, prepared: Prepared | None = None) -> WhatIf:
     """What would move ``trust_code`` into ``target_segment`` (default: the next better segment).
 
     Parameters
@@ -384,6 +534,11 @@ def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combi
         Search combinations when no single metric reaches the target.
     max_metrics : int, optional
         Largest combination searched (default: every lever).
+    grid : bool
+        Search metrics scored across trust types on NHS England's published positions
+        (:func:`grid_population`) when the input holds only this type; ``False`` leaves them out.
+    prepared : Prepared, optional
+        :func:`prepare` of this panel and method (shared by all trusts of a table).
 
     Returns
     -------
@@ -407,11 +562,9 @@ def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combi
         raise InputError(f"trust {trust_code} is not in the {panel.trust_type} table of {panel.quarter}",
                          file=_files(panel), column="Trust_code")
     i = int(codes.get_loc(trust_code))
-    values = ordered_values(panel)
-    base = compute(panel, method, values)
-    point = compute(panel, method)
-    if not np.allclose(point["scores"], base["scores"], equal_nan=True, atol=1e-12, rtol=0):
-        raise MethodError("the tie-broken values do not reproduce the point-estimate scores")  # guarded by tests
+    if prepared is None:
+        prepared = prepare(panel, method, grid=grid)
+    panel, values, on_grid, base = prepared.panel, prepared.values, prepared.on_grid, prepared.base
     seg = int(base["segment"][i])
     raw = int(base["raw_segment"][i])
     target = _target(seg, target_segment)
@@ -436,7 +589,7 @@ def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combi
     if held:
         notes.append(f"without the cap the trust would already be in segment {raw}: being out of deficit is all "
                      f"it needs")
-    levs = levers(panel, method, i, values)
+    levs = levers(panel, method, i, values, on_grid)
     per = _evaluate_levers(panel, method, i, levs, values, base["scores"])
     cur_score = base["scores"][i]
     rows = []
@@ -458,6 +611,8 @@ def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combi
         ok = res[reach_key] <= target
         k = int(np.argmax(ok)) if ok.any() else len(lv.candidates) - 1  # first success, else the best try
         reach = bool(ok[k])
+        if reach and lv.on_grid:
+            row["Known_not_enough_value"] = lv.shown[k - 1] if k > 0 else lv.current
         rows.append(dict(row, Needed_value=lv.shown[k] if reach else np.nan,
                          Change=round(lv.shown[k] - lv.current, 9) if reach else np.nan,
                          Change_share_of_range=_share(lv.shown[k] - lv.current, lv.peer_range) if reach else np.nan,
@@ -465,7 +620,7 @@ def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combi
                          New_average_2dp=res["average_2dp"][k], New_raw_segment=int(res["raw_segment"][k]),
                          New_segment=int(res["segment"][k]), New_league_rank=int(res["rank"][k]),
                          Reaches_target=reach,
-                         Status=(STATUS_REACHES + _tie_note(lv, k)) if reach else
+                         Status=(STATUS_REACHES + _tie_note(lv, k) + (GRID_NOTE if lv.on_grid else "")) if reach else
                          f"{STATUS_NOT_ALONE}: at best ({lv.shown[k]:g}, the best value there is) average "
                          f"{res['average_2dp'][k]:.2f}, segment {int(res[reach_key][k])}"
                          f"{' without the cap' if capped else ''}"))
@@ -480,6 +635,12 @@ def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combi
     if capped:
         options.loc[options["Reaches_target"].fillna(False).astype(bool), "Status"] = (
             f"{STATUS_REACHES} without the deficit cap (still segment {cap} while in deficit)")
+    if on_grid:
+        notes.append(f"{', '.join(on_grid)}: NHS England scores these across trust types; the input holds one type, "
+                     "so they are re-scored on NHS England's published positions (every other type's trust stands where "
+                     "the published scores put it). Equalling another trust's value of this type, as every answer does, "
+                     "gives exactly NHS England's score; a smaller change that passes trusts of other types (whose "
+                     "values are not in the input) may be enough: the least value lies after Known_not_enough_value")
     if any(options["Status"] == STATUS_CROSS_TYPE):
         notes.append("metrics scored across trust types use NHS England's published score when the input holds "
                      "one type: a changed value cannot be re-scored without the other types' values, so they are "
@@ -663,7 +824,9 @@ def _check_combination(panel, method, i, levs, choice, base, target, reach_key, 
                          Current_average=base["average"][i], New_average=r["average"][i],
                          New_average_2dp=r["average_2dp"][i], New_raw_segment=int(r["raw_segment"][i]),
                          New_segment=int(r["segment"][i]), New_league_rank=int(r["rank"][i]),
-                         Reaches_target=True, Status=f"{STATUS_REACHES} together ({len(choice)} metrics)"))
+                         Known_not_enough_value=(lv.shown[k - 1] if k > 0 else lv.current) if lv.on_grid else np.nan,
+                         Reaches_target=True, Status=f"{STATUS_REACHES} together ({len(choice)} metrics)"
+                         + (GRID_NOTE if lv.on_grid else "")))
     return pd.DataFrame(rows)
 
 
@@ -775,8 +938,12 @@ def _fmt(x, units: str) -> str:
 
 
 def _phrase(row) -> str:
-    return (f"{row['Metric_ID']} {row['Metric']} from {_fmt(row['Current_value'], row['Units'])} "
-            f"to {_fmt(row['Needed_value'], row['Units'])}")
+    out = (f"{row['Metric_ID']} {row['Metric']} from {_fmt(row['Current_value'], row['Units'])} "
+           f"to {_fmt(row['Needed_value'], row['Units'])}")
+    if pd.notna(row.get("Known_not_enough_value")):
+        out += (f" (enough; the exact threshold lies between {_fmt(row['Known_not_enough_value'], row['Units'])} "
+                f"and {_fmt(row['Needed_value'], row['Units'])})")
+    return out
 
 
 def board_sentence(w: WhatIf) -> str:
@@ -801,7 +968,14 @@ def board_sentence(w: WhatIf) -> str:
         body = (f"no single metric can reach segment {t}; the smallest combination is: " + " and ".join(parts)
                 + f" (average {combo['New_average_2dp'].iloc[0]:.2f}).")
     else:
-        body = f"no change found in the metrics that can be re-scored reaches segment {t}."
+        o = w.singles
+        searched = o.loc[~o["Status"].isin([STATUS_CROSS_TYPE, STATUS_SCORE_ONLY, STATUS_NO_VALUE]), "Metric_ID"]
+        body = (f"no change in the metrics that can be re-scored from this input ({', '.join(searched) or 'none'}), "
+                f"alone or together, reaches segment {t}.")
+        cross = o.loc[o["Status"] == STATUS_CROSS_TYPE, "Metric_ID"]
+        if len(cross):
+            body += (f" {len(cross)} metrics scored across trust types ({', '.join(cross)}) were not searched: "
+                     "give every trust type's data file to include them.")
     if lead:
         return lead + body
     return body[0].upper() + body[1:]

@@ -241,7 +241,8 @@ def test_real_q4_trusts_checked_by_hand(mhc):
     assert row["New_average_2dp"] <= 2.29 and (row["New_raw_segment"], row["New_segment"]) == (2, 3)
     assert w.sentence().startswith("Essex Partnership University NHS Foundation Trust is in financial "
                                    "deficit: no metric gain can lift it above segment 3 until it is out of "
-                                   "deficit. Without the cap, reaching segment 2 needs one of: OF0061")
+                                   "deficit. Without the cap, reaching segment 2 needs one of: ")
+    assert "OF0061 Staff survey: raising concerns from 6.56 to 6.85;" in w.sentence()
     # RXE (Rotherham Doncaster and South Humber): in deficit with a 2-dp average of 2.23, segment 2 without the
     # cap already: only being out of deficit moves it.
     w = W.what_if(p, m, "RXE")
@@ -249,8 +250,9 @@ def test_real_q4_trusts_checked_by_hand(mhc):
     assert not w.options["Reaches_target"].fillna(False).any() and len(w.combination) == 0
     assert w.sentence().endswith("without the cap it would already be in segment 2.")
 
-    # RJ8: no single metric can reach segment 1; OF0061 and OF0084 together can.
-    w = W.what_if(p, m, "RJ8")
+    # RJ8, searching only the metrics scored within the type (grid=False): no single metric can reach segment 1;
+    # OF0061 and OF0084 together can. (On the published positions OF0082 alone would do it.)
+    w = W.what_if(p, m, "RJ8", grid=False)
     assert not w.singles["Reaches_target"].fillna(False).any()
     c = w.combination.set_index("Metric_ID")
     assert sorted(c.index) == ["OF0061", "OF0084"] and (c["New_segment"] == 1).all()
@@ -261,10 +263,62 @@ def test_real_q4_trusts_checked_by_hand(mhc):
     assert c["New_average"].iloc[0] == pytest.approx(by_hand, abs=0.006)  # published scores are 2 dp
     assert c["New_average_2dp"].iloc[0] <= 2.02
 
-    # cross-type metrics cannot be re-scored from one type's file, and say so
+    # without NHS England's published positions, cross-type metrics cannot be re-scored from one type's file
+    assert W.what_if(p, m, "RJ8").singles.set_index("Metric_ID").loc["OF0082", "Reaches_target"]
     s = w.singles.set_index("Metric_ID")["Status"]
-    assert (s[["OF0005", "OF0016", "OF0057", "OF0063", "OF0082", "OF0041", "OF0086"]] == W.STATUS_CROSS_TYPE).all()
+    assert (s[CROSS] == W.STATUS_CROSS_TYPE).all()
     assert s["OF0035"] == W.STATUS_SCORE_ONLY
+
+    # On the published positions: RAT's OF0082 sickness absence from 5.88% to 4.67%, the value of the trust
+    # published with OF1082 = 1.32; RAT's 2.50 becomes that trust's score: 2.1245 - (2.50 - 1.32) / 11 = 2.017,
+    # 2.02, segment 1. The next trust of the type with a lower rate than 5.88% short of that (4.80%, OF1082 = 1.44)
+    # would give 2.1245 - 1.06 / 11 = 2.028: 2.03, not enough; trusts of other types in between may be.
+    w = W.what_if(p, m, "RAT")
+    row = w.singles.set_index("Metric_ID").loc["OF0082"]
+    assert (row["Current_value"], row["Needed_value"], row["Known_not_enough_value"]) == (5.88, 4.67, 4.80)
+    assert val.loc[val["OF0082"] == 4.67, "OF1082"].tolist() == [1.32] and val.loc["RAT", "OF1082"] == 2.5
+    assert row["New_score"] == pytest.approx(1.32, abs=0.005)
+    assert round(p_average(p, m, "RAT") - (2.5 - 1.32) / 11, 2) == row["New_average_2dp"] == 2.02
+    assert val.loc[val["OF0082"] == 4.80, "OF1082"].tolist() == [1.44]
+    assert round(p_average(p, m, "RAT") - (2.5 - 1.44) / 11 + 1e-9, 2) == 2.03
+    assert "a smaller change passing trusts of other types may be enough" in row["Status"]
+
+
+CROSS = ["OF0005", "OF0016", "OF0057", "OF0063", "OF0082", "OF0041", "OF0086"]
+
+
+@needs_mhc
+@pytest.mark.parametrize("quarter", ["2025Q1", "2025Q2", "2025Q3", "2025Q4"])
+def test_real_grid_population_is_exact_at_this_types_values(mhc, quarter):
+    """Stand-ins on NHS England's published positions give back every published score, and a trust equalling
+    another trust of its type gets exactly that trust's position on the grid (rescaled when it leaves the floor)."""
+    from nhs_league.scoring import unround_on_grid
+
+    p = build_panel(mhc, quarter, "mental-health-and-community")
+    m = default_method_for(quarter)
+    values = W.ordered_values(p)
+    full, done = W.grid_population(p, m, values)
+    rounded = set(m.settings["scoring"]["published_as_rounded"])
+    assert done == [c for c in CROSS if c not in rounded]
+    np.testing.assert_array_equal(metric_scores(full, m, values=values), metric_scores(p, m))
+    std, flr = p.rule_param_array
+    for mid in done:
+        j = p.metric_ids.index(mid)
+        lo, hi = 1.0, (3.0 if not np.isnan(flr[j]) else 4.0)
+        grid, n_mid = unround_on_grid(p.published[:, j], lo=lo, hi=hi)
+        hib = p.higher_is_better[j]
+        have = np.flatnonzero(~np.isnan(values[:, j]))
+        for i in have[:: max(1, len(have) // 6)]:
+            better = [k for k in have if (values[k, j] > values[i, j] if hib else values[k, j] < values[i, j])]
+            ch = [[(W.Lever(mid, j, "value", j, "", "", bool(hib)), values[k, j])] for k in better]
+            if not ch:
+                continue
+            got = W.rerun(full, m, int(i), ch, values, rescore="all")["scores"][:, i, j]
+            leaves_floor = p.published[i, j] > hi + 1e-9
+            expected = np.array([grid[k] if not leaves_floor or grid[k] > hi else np.nan for k in better])
+            if leaves_floor:  # one more trust between the bookends: positions k / (N - 1) become k / N
+                expected = np.where(grid[better] > hi, 4.0, lo + (grid[better] - lo) * (n_mid - 1) / n_mid)
+            np.testing.assert_allclose(got, expected, atol=1e-12, err_msg=f"{quarter} {mid} {p.trusts.index[i]}")
 
 
 def by_hand_single(val, code, metric, n, average, cutoff):

@@ -16,7 +16,10 @@ def register(sub) -> None:
                     "average-score points, the probability under each available source of uncertainty that the "
                     "trust is already on the other side, and how many trusts sit in between. Rows: Kind = "
                     "'single metric', 'combination' or 'cut-off'. For a metric that cannot reach the target "
-                    "alone, the New_ columns give its best (the best value any trust has) and Needed_value is blank.")
+                    "alone, the New_ columns give its best (the best value any trust has) and Needed_value is blank. "
+                    "A metric NHS England scores across trust types, given one type's file, is re-scored on the "
+                    "positions its published scores give the other types' trusts: the answer is enough, and the "
+                    "exact threshold lies between it and Known_not_enough_value.")
     add_input_arguments(p)
     p.add_argument("--trust", required=True, metavar="CODE", help="ODS code of the trust, e.g. RAT")
     p.add_argument("--target-segment", type=int, default=None, metavar="S",
