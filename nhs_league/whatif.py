@@ -552,16 +552,12 @@ def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combi
     --------
     >>> from nhs_league.sensitivity import example_panel
     >>> p = example_panel(30, seed=2)
-    >>> w = what_if(p, "nof-2025-26", p.trusts.index[5])
-    >>> sorted(set(w.options["Kind"])) <= ["combination", "single metric"]
-    True
+    >>> w = what_if(p, "nof-2025-26", p.trusts.index[5])   # in deficit: held at segment 3
+    >>> w.current_segment, w.target_segment, w.cap_binds, int(w.singles["Reaches_target"].sum()), len(w.combination)
+    (3, 2, True, 0, 2)
     """
     method = load_method(method)
-    codes = panel.trusts.index
-    if trust_code not in codes:
-        raise InputError(f"trust {trust_code} is not in the {panel.trust_type} table of {panel.quarter}",
-                         file=_files(panel), column="Trust_code")
-    i = int(codes.get_loc(trust_code))
+    i = _trust_row(panel, trust_code)
     if prepared is None:
         prepared = prepare(panel, method, grid=grid)
     panel, values, on_grid, base = prepared.panel, prepared.values, prepared.on_grid, prepared.base
@@ -658,6 +654,15 @@ def _tie_note(lv: Lever, k: int) -> str:
 
 def _share(change, rng) -> float:
     return float(abs(change) / rng) if rng and not np.isnan(rng) and rng > 0 else np.nan
+
+
+def _trust_row(panel: Panel, trust_code: str) -> int:
+    """The row of ``trust_code`` in the panel, or an InputError naming the file and column."""
+    codes = panel.trusts.index
+    if trust_code not in codes:
+        raise InputError(f"trust {trust_code} is not in the {panel.trust_type} table of {panel.quarter}",
+                         file=_files(panel), column="Trust_code")
+    return int(codes.get_loc(trust_code))
 
 
 def _files(panel: Panel) -> str | None:
@@ -853,11 +858,7 @@ def closeness(panel: Panel, method, trust_code: str, *, draws: int = 1000, seed=
     from .uncertainty import basket_bootstrap_averages, sampling_replicates
 
     method = load_method(method)
-    codes = panel.trusts.index
-    if trust_code not in codes:
-        raise InputError(f"trust {trust_code} is not in the {panel.trust_type} table of {panel.quarter}",
-                         file=_files(panel), column="Trust_code")
-    i = int(codes.get_loc(trust_code))
+    i = _trust_row(panel, trust_code)
     r = compute(panel, method) if result is None else result
     if method.settings["segmentation"]["rule"] == "cutoffs":
         cuts = np.asarray(method.cutoffs, float)

@@ -173,7 +173,10 @@ def test_property_needed_change_is_sufficient_and_minimal(seed, n, pick):
 # --------------------------------------------------------------------------------------
 MHC = SHARED_DATA_RAW / "nhse_nof_mhc_2025_26_q4_release"
 MHC_DATA = MHC / "nhs-oversight-framework-mental-health-and-community-trust-data.csv"
-needs_mhc = pytest.mark.skipif(not MHC_DATA.exists(), reason="real MH&C release not present in ../shared")
+def needs_mhc(f):
+    """Real-data test: marked ``realdata`` and skipped when the release is not in ../shared."""
+    return pytest.mark.realdata(pytest.mark.skipif(not MHC_DATA.exists(),
+                                                   reason="real MH&C release not present in ../shared")(f))
 
 
 @pytest.fixture(scope="module")
