@@ -999,8 +999,23 @@ def options_view(w: WhatIf) -> pd.DataFrame:
         "New segment": _whole(o["New_segment"]),
         "New segment without the cap": _whole(o["New_raw_segment"]),
         "New league rank": _whole(o["New_league_rank"]),
-        "Result": o["Status"].to_numpy(),
+        "Result": [_short_result(r) for _, r in o.iterrows()],
     }).reset_index(drop=True)
+
+
+def _short_result(row) -> str:
+    """A row's Status in a few words, for a report table (the caption carries the notes)."""
+    status = str(row["Status"])
+    if not bool(pd.notna(row["Reaches_target"]) and row["Reaches_target"]):
+        if status.startswith(STATUS_NOT_ALONE):
+            return f"cannot alone (at best average {row['New_average_2dp']:.2f})"
+        return status
+    text = "reaches it together" if row["Kind"] == "combination" else "reaches it"
+    if "without the deficit cap" in status:
+        text += " without the cap"
+    if pd.notna(row.get("Known_not_enough_value")):
+        text += f"; the exact threshold lies after {row['Known_not_enough_value']:g}"
+    return text
 
 
 def sentences(notes) -> str:
