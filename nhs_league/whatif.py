@@ -638,9 +638,11 @@ def what_if(panel: Panel, method, trust_code: str, target_segment=None, *, combi
                      "gives exactly NHS England's score; a smaller change that passes trusts of other types (whose "
                      "values are not in the input) may be enough: the least value lies after Known_not_enough_value")
     if any(options["Status"] == STATUS_CROSS_TYPE):
-        notes.append("metrics scored across trust types use NHS England's published score when the input holds "
-                     "one type: a changed value cannot be re-scored without the other types' values, so they are "
-                     "left out of the search (give every trust type's data file to include them)")
+        cross = ", ".join(options.loc[options["Status"] == STATUS_CROSS_TYPE, "Metric_ID"])
+        notes.append(f"{cross}: NHS England scores these across trust types and the input does not hold the other "
+                     "types' values (nor published positions that can be read): a changed value cannot be re-scored as "
+                     "NHS England does, so they are left out of the search (give every trust type's data file to "
+                     "include them)")
     return WhatIf(trust_code, meta["Trust_name"], panel.quarter, seg, target, capped, raw, options, notes,
                   synthetic=panel.synthetic, method=method.name)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..methods import check_draws
 from ..whatif import closeness, output_table, what_if
 from .common import add_input_arguments, check_output_file, emit, load
 
@@ -31,10 +32,9 @@ def register(sub) -> None:
 
 def run(args) -> int:
     check_output_file(args)
+    draws = check_draws(args.draws, name="--draws")
     ld = load(args)
     panel = ld.panel()
-    from ..methods import check_draws
-    draws = check_draws(args.draws)
     w = what_if(panel, ld.method, args.trust.strip().upper(), args.target_segment)
     w.closeness, notes = closeness(panel, ld.method, w.trust_code, draws=draws, seed=args.seed)
     ld.notes.extend(panel.notes + w.notes + notes + [w.sentence()])
