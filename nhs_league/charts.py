@@ -55,7 +55,7 @@ from PIL import Image, ImageDraw, ImageFont
 __all__ = [
     "OKABE_ITO", "SEGMENT_COLOURS", "SIZES", "DPI", "SYNTHETIC_BANNER",
     "finish", "title_of", "caption_of", "show", "table", "HTMLTable",
-    "segment_counts", "caterpillar", "rank_sets", "segment_probabilities", "rank_shifts",
+    "segment_counts", "caterpillar", "position_ranges", "rank_sets", "segment_probabilities", "rank_shifts",
     "sobol_indices", "concordance", "metric_profile", "funnel", "trend", "movement", "rank_bands",
     "funnels", "whatif_changes", "note", "png_bytes", "encode_png", "HTMLFragment", "box_stats",
 ]
@@ -548,23 +548,6 @@ def _rows(y, left, width, height) -> np.ndarray:
     return np.stack([np.column_stack(c) for c in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))], axis=1)
 
 
-def _run_blocks(ax, run) -> None:
-    """Shade each block of consecutive rows with the same run label across the whole width
-    (blocks of one row are not shaded), alternating grey and sky blue, as one collection."""
-    run = np.asarray(run)
-    n = len(run)
-    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if n else np.array([], dtype=int)
-    ends = np.r_[starts[1:], n]
-    keep = (ends - starts) > 1
-    starts, ends = starts[keep], ends[keep]
-    if not len(starts):
-        return
-    colours = np.where(np.arange(len(starts)) % 2 == 0, "#dddddd", OKABE_ITO["sky_blue"])
-    verts = _rows((starts + ends - 1) / 2, 0.0, 1.0, ends - starts)  # x in axes fractions, y in rows
-    ax.add_collection(PolyCollection(verts, facecolors=colours, alpha=0.35, linewidths=0, zorder=0,
-                                     transform=ax.get_yaxis_transform()), autolim=False)
-
-
 # --------------------------------------------------------------------------------------
 # League table charts
 # --------------------------------------------------------------------------------------
@@ -597,11 +580,11 @@ def segment_counts(counts: pd.DataFrame, *, synthetic: bool, title: str | None =
                   "the segments themselves are statistically distinct.", synthetic=synthetic)
 
 
-def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | None = None,
-                cutoffs=None, highlight=None, interval_label: str = "95% interval",
-                title: str | None = None, caption: str | None = None) -> Figure:
-    """Average scores with intervals in the order given (best first); shaded blocks mark runs
-    of trusts that cannot be told apart from their neighbours.
+def caterpillar(summary: pd.DataFrame, *, synthetic: bool, different=None, cutoffs=None, highlight=None,
+                interval_label: str = "95% interval", title: str | None = None,
+                caption: str | None = None) -> Figure:
+    """Average scores with intervals in the order given (best first); with ``different``, the
+    trusts significantly better or worse than the highlighted trust are coloured.
 
     Parameters
     ----------
@@ -609,9 +592,10 @@ def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | Non
         Indexed by trust code, in rank order (best first), columns ``estimate``, ``lower``,
         ``upper`` and optionally ``name``.
     synthetic : bool
-    runs : pandas.Series, optional
-        Run label per trust code (from :func:`nhs_league.ranks.runs`); consecutive trusts
-        with the same label are shaded as one block.
+    different : pandas.Series, optional
+        Per trust code: +1 significantly better than ``highlight``, −1 significantly worse,
+        0 not told apart (a row of :func:`nhs_league.ranks.significance_matrix`). Only these
+        pair verdicts are drawn: nothing is chained from one pair to the next.
     cutoffs : sequence of float, optional
         Segment cut-offs drawn as vertical lines.
     highlight : str, optional
@@ -625,14 +609,21 @@ def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | Non
     y = np.arange(n)
     est = summary["estimate"].to_numpy(float)
     lo, hi = summary["lower"].to_numpy(float), summary["upper"].to_numpy(float)
-    if runs is not None and len(runs):
-        _run_blocks(ax, runs.reindex(summary.index).to_numpy())
-    ax.hlines(y, lo, hi, color=PRIMARY, lw=1.2, zorder=2)
+    colour = np.full(n, PRIMARY, dtype=object)
+    handles = [Patch(color=PRIMARY, label=interval_label)]
+    if different is not None and highlight is not None:
+        d = different.reindex(summary.index).fillna(0).to_numpy(dtype=int)
+        colour = np.where(d > 0, OKABE_ITO["bluish_green"], np.where(d < 0, SECONDARY, "#b5b5b5")).astype(object)
+        handles = [Patch(color=OKABE_ITO["bluish_green"], label=f"significantly better than {highlight} ({(d > 0).sum()})"),
+                   Patch(color=SECONDARY, label=f"significantly worse than {highlight} ({(d < 0).sum()})"),
+                   Patch(color="#b5b5b5", label=f"not told apart from {highlight} ({(d == 0).sum() - 1})")]
+    ax.hlines(y, lo, hi, color=list(colour), lw=1.2, zorder=2)
     ax.plot(est, y, "o", color="black", ms=3 if n > _TALL_ABOVE else 5, zorder=3)
     if highlight is not None and highlight in summary.index:
         k = summary.index.get_loc(highlight)
         ax.hlines(k, lo[k], hi[k], color=HIGHLIGHT, lw=3, zorder=4)
         ax.plot(est[k], k, "D", color=HIGHLIGHT, ms=7, zorder=5)
+        handles.append(Patch(color=HIGHLIGHT, label=f"{highlight}"))
     for c in cutoffs or ():
         ax.axvline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8, zorder=1)
         ax.text(c, -1.2, f"{c:.2f}", ha="center", va="bottom", fontsize=FONT["tick"], color="#555555")
@@ -640,13 +631,63 @@ def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | Non
     _row_labels(ax, names, summary.index)
     ax.set_ylim(n - 0.5, -1.5)
     ax.set_xlabel("Average metric score (1 = best, 4 = worst)", fontsize=FONT["label"])
-    ax.legend(handles=[Patch(color=PRIMARY, label=interval_label),
-                       Patch(color="#dddddd", label="run: cannot be told apart from neighbours")],
-              fontsize=FONT["tick"], loc="upper right", frameon=True)
+    ax.legend(handles=handles, fontsize=FONT["tick"], loc="upper right", frameon=True, framealpha=0.9)
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or "Average scores with intervals, in order of the average",
-                  caption or ("Shows each trust's average with its interval and, shaded, runs of neighbours the "
-                              "test cannot separate; does not show method-choice uncertainty."),
+                  caption or ("Shows each trust's average with its interval" +
+                              (" and which trusts the pair test finds significantly better or worse than the "
+                               "highlighted one" if different is not None else "") +
+                              "; does not show method-choice uncertainty, nor any run of 'ties' (pair verdicts "
+                              "do not chain)."),
+                  synthetic=synthetic)
+
+
+def position_ranges(frame: pd.DataFrame, *, synthetic: bool, coverage: float = 0.95, highlight=None,
+                    title: str | None = None) -> Figure:
+    """Every range for a trust's position on one chart with one legend, one row per trust.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Indexed by trust code in league order; columns ``name``, ``league_rank``, and pairs
+        ``<kind>_low`` / ``<kind>_high`` for the kinds present among ``published`` (NHS
+        England's published likely range), ``nhse`` (our reproduction of it), ``league``
+        (our confidence set for the league rank), ``marginal`` and ``simultaneous`` (our
+        confidence sets for the rank of the average).
+    """
+    kinds = [("published", "NHS England's likely range (published)", OKABE_ITO["black"], 1.2, 0.30),
+             ("nhse", "NHS England's method, our reproduction", OKABE_ITO["reddish_purple"], 1.2, 0.15),
+             ("league", f"{coverage:.0%} confidence set, league rank (ours)", OKABE_ITO["bluish_green"], 2.2, 0.0),
+             ("marginal", f"{coverage:.0%} marginal set, rank of the average (ours)", PRIMARY, 1.2, -0.15),
+             ("simultaneous", f"{coverage:.0%} simultaneous set, rank of the average (ours)", SECONDARY, 1.2, -0.30)]
+    kinds = [k for k in kinds if f"{k[0]}_low" in frame and frame[f"{k[0]}_low"].notna().any()]
+    n = len(frame)
+    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    dense = n > _TALL_ABOVE
+    for key, label, colour, lw, dy in kinds:
+        lo = frame[f"{key}_low"].to_numpy(dtype=float)
+        hi = frame[f"{key}_high"].to_numpy(dtype=float)
+        ok = ~np.isnan(lo)
+        ax.hlines(y[ok] + dy, lo[ok] - 0.4, hi[ok] + 0.4, color=colour, lw=lw * (0.7 if dense else 1.0), label=label)
+    ax.plot(frame["league_rank"].to_numpy(dtype=float), y, "|", color="black", ms=6 if dense else 9,
+            label="published league rank" if "published_low" in frame else "league rank")
+    if highlight is not None and highlight in frame.index:
+        ax.axhspan(frame.index.get_loc(highlight) - 0.5, frame.index.get_loc(highlight) + 0.5,
+                   color=HIGHLIGHT, alpha=0.15, lw=0)
+    names = frame["name"] if "name" in frame else pd.Series([""] * n, index=frame.index)
+    _row_labels(ax, names.fillna(""), frame.index)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(0.4, n + 0.6)
+    ax.set_xlabel("Rank (1 = best)", fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], loc="upper center", bbox_to_anchor=(0.5, -0.06 if dense else -0.12), ncol=2,
+              frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Where each trust could be: NHS England's likely range beside our confidence sets",
+                  "Shows, per trust, NHS England's range, our reproduction of it and our confidence sets (these "
+                  "cover at their stated level); does not show uncertainty other than the choice of metrics, "
+                  "and the likely ranges, being bootstrap ranges, do not show a coverage.",
                   synthetic=synthetic)
 
 

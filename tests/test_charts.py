@@ -52,10 +52,17 @@ def _all_charts(synthetic):
     bands = pd.DataFrame({"Trust_code": idx, "Trust_name": s["name"].to_numpy(), "Nominal_rank": np.arange(1, 9),
                           "Median_rank": np.arange(1, 9), "Rank_p05": np.arange(1, 9) - 1,
                           "Rank_p95": np.arange(1, 9) + 2})
-    runs = pd.Series([1, 1, 2, 2, 2, 3, 3, 3], index=idx)
+    different = pd.Series([1, 1, 0, 0, 0, -1, -1, -1], index=idx)
+    ranges = pd.DataFrame({"name": s["name"].to_numpy(), "league_rank": np.arange(1, 9),
+                           "published_low": np.arange(1, 9) - 0.0, "published_high": np.arange(1, 9) + 2.0,
+                           "nhse_low": np.arange(1, 9) - 0.0, "nhse_high": np.arange(1, 9) + 1.0,
+                           "league_low": np.ones(8), "league_high": np.full(8, 8.0),
+                           "marginal_low": np.ones(8), "marginal_high": np.full(8, 6.0),
+                           "simultaneous_low": np.ones(8), "simultaneous_high": np.full(8, 8.0)}, index=idx)
     return {
+        "position_ranges": charts.position_ranges(ranges, highlight="ZZ002", synthetic=synthetic),
         "segment_counts": charts.segment_counts(counts, synthetic=synthetic),
-        "caterpillar": charts.caterpillar(s, runs=runs, cutoffs=(2.06, 2.35, 2.7), highlight="ZZ003",
+        "caterpillar": charts.caterpillar(s, different=different, cutoffs=(2.06, 2.35, 2.7), highlight="ZZ003",
                                           synthetic=synthetic),
         "rank_sets": charts.rank_sets(sets, names=s["name"], synthetic=synthetic),
         "segment_probabilities": charts.segment_probabilities(probs, published=pd.Series(1, index=idx),
@@ -321,15 +328,25 @@ def test_segment_probabilities_bars_stack_to_the_probabilities():
     assert legend == ["segment 1", "segment 2", "segment 3", "segment 4"]
 
 
-def test_runs_shaded_as_blocks_of_two_or_more():
+def test_caterpillar_colours_the_trusts_different_from_the_chosen_one():
     s = _summary(7)
-    runs = pd.Series([1, 1, 2, 3, 3, 3, 4], index=s.index)
-    fig = charts.caterpillar(s, runs=runs, synthetic=False)
-    (shade,) = [c for c in fig.axes[0].collections if c.get_zorder() == 0]
-    spans = [(p.vertices[:, 1].min(), p.vertices[:, 1].max()) for p in shade.get_paths()]
-    assert spans == [(-0.5, 1.5), (2.5, 5.5)]  # the single-trust runs 2 and 4 are not shaded
-    face = [matplotlib.colors.to_hex(c) for c in shade.get_facecolor()]
-    assert face == ["#dddddd", charts.OKABE_ITO["sky_blue"].lower()]
+    different = pd.Series([1, 1, 0, 0, 0, -1, 0], index=s.index)
+    fig = charts.caterpillar(s, different=different, highlight=s.index[3], synthetic=False)
+    lines = [c for c in fig.axes[0].collections if c.get_zorder() == 2][0]
+    face = [matplotlib.colors.to_hex(c) for c in lines.get_colors()]
+    want = {1: charts.OKABE_ITO["bluish_green"], -1: charts.SECONDARY, 0: "#b5b5b5"}
+    assert face == [want[v].lower() for v in different]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[:3] == [f"significantly better than {s.index[3]} (2)", f"significantly worse than {s.index[3]} (1)",
+                          f"not told apart from {s.index[3]} (3)"]
+
+
+def test_position_ranges_one_legend_for_every_range():
+    charts_ = _all_charts(False)
+    fig = charts_["position_ranges"]
+    assert len(fig.axes[0].get_legend().get_texts()) == 6  # five ranges and the rank
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] == "NHS England's likely range (published)" and "league rank" in labels[2]
 
 
 def test_long_title_wraps_inside_the_figure_and_stays_whole_for_alt_text():
