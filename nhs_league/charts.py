@@ -55,7 +55,7 @@ __all__ = [
     "finish", "title_of", "caption_of", "show", "table", "HTMLTable",
     "segment_counts", "caterpillar", "position_ranges", "rank_sets", "segment_probabilities", "rank_shifts",
     "sobol_indices", "concordance", "metric_profile", "funnel", "trend", "movement", "rank_bands",
-    "funnels", "note", "png_bytes", "HTMLFragment", "box_stats",
+    "funnels", "whatif_changes", "note", "png_bytes", "HTMLFragment", "box_stats",
     "context_scatter", "quintile_chart", "segment_shares", "context_movers",
 ]
 
@@ -1180,6 +1180,79 @@ def rank_bands(summary: pd.DataFrame, *, synthetic: bool, title: str | None = No
     return finish(fig, title or "League rank under plausible method choices (Monte Carlo)",
                   "Shows the range of ranks each trust takes when the method choices vary together; does not "
                   "show statistical noise in the data, nor which method is right.", synthetic=synthetic)
+
+
+def whatif_changes(options: pd.DataFrame, *, synthetic: bool, trust: str = "", target: int | None = None,
+                   title: str | None = None) -> Figure:
+    """The change each metric needs to move a trust into the target segment, on one scale.
+
+    Parameters
+    ----------
+    options : pandas.DataFrame
+        :attr:`nhs_league.whatif.WhatIf.options`: one row per metric (``Kind = single metric``) and
+        one per metric of the smallest combination (``Kind = combination``).
+    trust : str
+        The trust, for the title.
+    target : int, optional
+        The target segment, for the title.
+
+    Bars are the needed change as a share of the peers' range of the metric (best minus worst
+    value among the trusts it is scored with); metrics that cannot do it alone are listed with
+    the reason instead of a bar.
+    """
+    single = options[options["Kind"] == "single metric"]
+    combo = options[options["Kind"] == "combination"]
+    rows = list(single.itertuples(index=False))
+    n = max(len(rows), 1)
+    fig = _figure("wide" if n <= 16 else "tall")
+    ax = fig.add_subplot()
+    pos = np.arange(len(rows))
+    reach = np.array([bool(r.Reaches_target) if pd.notna(r.Reaches_target) else False for r in rows], bool)
+    share = np.array([float(r.Change_share_of_range) if pd.notna(r.Change_share_of_range) else np.nan
+                      for r in rows])
+    in_combo = {m: s for m, s in zip(combo["Metric_ID"], combo["Change_share_of_range"])}
+    cshare = np.array([float(in_combo.get(r.Metric_ID, np.nan)) for r in rows])
+    finite = np.concatenate([share[reach], cshare[~np.isnan(cshare)]])
+    xmax = max(float(np.nanmax(finite)) * 1.6 if finite.size else 0.0, 0.25)  # room for the value labels
+    if reach.any():
+        ax.barh(pos[reach], share[reach], height=0.6, color=PRIMARY, label="one metric alone")
+    if (~np.isnan(cshare)).any():
+        ok = ~np.isnan(cshare)
+        ax.barh(pos[ok], cshare[ok], height=0.35, color=SECONDARY, hatch="//", edgecolor="white",
+                label="in the smallest combination (all together)")
+    for k, r in enumerate(rows):
+        if reach[k]:
+            ax.text(share[k] + xmax * 0.01, k, f"{_num(r.Current_value)} to {_num(r.Needed_value)}",
+                    va="center", fontsize=FONT["tick"])
+        elif not np.isnan(cshare[k]):
+            c = combo[combo["Metric_ID"] == r.Metric_ID].iloc[0]
+            ax.text(cshare[k] + xmax * 0.01, k, f"{_num(c['Current_value'])} to {_num(c['Needed_value'])} "
+                    f"(together)", va="center", fontsize=FONT["tick"])
+        else:
+            ax.text(xmax * 0.01, k, str(r.Status).split(":")[0], va="center", fontsize=FONT["tick"],
+                    color="#555555", style="italic")
+    labels = [f"{r.Metric_ID} {textwrap.shorten(str(r.Metric), 48)}" for r in rows]
+    ax.set_yticks(pos, labels)
+    ax.tick_params(labelsize=FONT["tick"])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, xmax)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("Change needed, as a share of the peers' range of the metric (best minus worst value)",
+                  fontsize=FONT["label"])
+    if reach.any() or (~np.isnan(cshare)).any():
+        ax.legend(fontsize=FONT["tick"], loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    goal = f"segment {target}" if target is not None else "the target segment"
+    for suffix in _SUFFIXES:  # the title names the trust without "NHS Foundation Trust"
+        trust = trust.replace(suffix, "")
+    return finish(fig, title or f"What would move {trust} into {goal}",
+                  "Shows the smallest change in each metric alone (everything else fixed; checked by re-running "
+                  "the whole method); does not show whether a change is achievable, or how other trusts will move.",
+                  synthetic=synthetic)
+
+
+def _num(x) -> str:
+    return f"{float(x):g}" if abs(float(x)) >= 100 else f"{float(x):.2f}"
 
 
 # --------------------------------------------------------------------------------------

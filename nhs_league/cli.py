@@ -14,7 +14,7 @@ import sys
 from . import __version__
 from .errors import NHSLeagueError, ProblemList
 
-COMMANDS = ["fetch", "table", "validate", "backtest", "synth", "ranks", "sensitivity", "context", "report"]
+COMMANDS = ["fetch", "table", "validate", "backtest", "synth", "ranks", "sensitivity", "whatif", "context", "report"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -485,6 +485,24 @@ class ReportContext:
         """Trust names by trust code."""
         return self.table.set_index("Trust_code")["Trust_name"]
 
+    def coverage_note(self) -> str:
+        """What the input lacks, said where it shows: fewer trusts than NHS England scores."""
+        from . import orgtypes
+
+        try:
+            expected = orgtypes.load()[self.trust_type].count
+        except KeyError:
+            expected = None
+        try:
+            n = len(self.table)
+        except InputError:
+            return ""
+        if not expected or n >= expected:
+            return ""
+        return (f"{n} of the {expected} {TRUST_TYPE_LABELS[self.trust_type].lower()}s NHS England scores are in "
+                f"this input: {expected - n} are absent, so recomputed ranks run to {n}, not {expected}, and every "
+                "figure here is among these {n} only.").replace("{n}", str(n))
+
     def banner(self):
         """What the report is about: data label, quarter, trust type, method, files (escaped HTML)."""
         from .charts import HTMLFragment, OKABE_ITO
@@ -508,6 +526,9 @@ class ReportContext:
                 ("Method preset", f"{self.method.name} (fingerprint {self.method.fingerprint()})"),
                 ("Seed", str(self.seed)), ("Coverage", f"{self.coverage:.0%}"), ("Draws", str(self.draws))]
         rows += [(k.replace("_", " ").capitalize(), str(v)) for k, v in self.extra.items()]
+        gap = self.coverage_note()
+        if gap:
+            rows.append(("Coverage", gap))
         table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                         for k, v in rows)
         if self.method.provisional:  # 2026/27 thresholds not published: stand-in cut-offs

@@ -92,7 +92,15 @@ def _all_charts(synthetic):
         "trend": charts.trend(hist, trust="ZZ001", cutoffs=(2.06, 2.35), synthetic=synthetic),
         "movement": charts.movement(move, synthetic=synthetic),
         "rank_bands": charts.rank_bands(bands, synthetic=synthetic),
+        "whatif_changes": charts.whatif_changes(_whatif_options(), trust="S004", target=2, synthetic=synthetic),
     }
+
+
+def _whatif_options():
+    from nhs_league.sensitivity import example_panel
+    from nhs_league.whatif import what_if
+
+    return what_if(example_panel(30, seed=2), "nof-2025-26", "S004").options
 
 
 @pytest.fixture(scope="module")
