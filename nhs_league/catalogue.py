@@ -34,14 +34,18 @@ replace the built-in rows with the same ``metric_id`` and add the others.
 
 from __future__ import annotations
 
+import io as _io
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .files import read_input_bytes
 
 CATALOGUE_PATH = Path(__file__).parent / "data" / "metrics.csv"
 
@@ -89,8 +93,9 @@ def _check(cat: pd.DataFrame, path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in cat.columns]
     if missing:
         raise InputError(f"catalogue lacks column(s) {missing}", file=path, row=1)
-    for i, r in cat.iterrows():
-        row = int(i) + 2
+    for i, (_, r) in enumerate(cat.iterrows()):
+        row = _row(cat, i)
+        path = r.get("source_file", path)
         if r["domain"] not in DOMAINS:
             raise InputError(f"unknown domain {r['domain']!r}; expected one of {DOMAINS}",
                              file=path, row=row, column="domain")
@@ -108,14 +113,80 @@ def _check(cat: pd.DataFrame, path) -> pd.DataFrame:
     if cat["metric_id"].duplicated().any():
         dup = cat.loc[cat["metric_id"].duplicated(), "metric_id"].iloc[0]
         raise InputError(f"metric {dup} appears twice", file=path, column="metric_id")
+    _check_ids(cat, path)
     return cat
 
 
+_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _row(cat: pd.DataFrame, i) -> int:
+    rows = cat.get("source_row")
+    return int(rows.iloc[i]) if rows is not None else int(i) + 2
+
+
+def _check_ids(cat: pd.DataFrame, path) -> None:
+    """IDs present and well-formed, bounds in order, and no ID standing for two things (a score
+    row's ID equal to a raw metric's ID, two metrics sharing a score ID, or a summary ID)."""
+    for i, r in enumerate(cat.itertuples(index=False)):
+        where = {"file": r.source_file if "source_file" in cat.columns else path, "row": _row(cat, i)}
+        if not str(r.metric_id).strip():
+            raise InputError("metric_id is blank", column="metric_id", **where)
+        if not _ID.match(str(r.metric_id)):
+            raise InputError(f"metric_id {r.metric_id!r} is not an ID (letters, digits, '_', '-', '.')",
+                             column="metric_id", **where)
+        if r.score_id is not None and not (isinstance(r.score_id, float) and np.isnan(r.score_id)):
+            if not _ID.match(str(r.score_id)):
+                raise InputError(f"score_id {r.score_id!r} is not an ID", column="score_id", **where)
+        for col in ("scale", "lower_bound", "upper_bound"):
+            v = getattr(r, col)
+            if not np.isnan(v) and not np.isfinite(v):
+                raise InputError(f"{col} must be a finite number or blank, got {v}", column=col, **where)
+        if not np.isnan(r.scale) and r.scale <= 0:
+            raise InputError(f"scale must be positive, got {r.scale:g}", column="scale", **where)
+        if r.lower_bound > r.upper_bound:
+            raise InputError(f"lower_bound {r.lower_bound:g} is above upper_bound {r.upper_bound:g}",
+                             column="lower_bound", **where)
+    scores = cat["score_id"].dropna()
+    metric_ids = set(cat["metric_id"])
+    for i in scores.index:
+        sid, pos = scores[i], cat.index.get_loc(i)
+        where = {"file": cat["source_file"].iloc[pos] if "source_file" in cat.columns else path,
+                 "row": _row(cat, pos), "column": "score_id"}
+        if sid in metric_ids:
+            raise InputError(f"score_id {sid} is also the metric_id of a raw metric: one ID cannot stand "
+                             "for both a raw value and its score", **where)
+        if sid in SUMMARY_IDS:
+            raise InputError(f"score_id {sid} is the ID of a published summary row (domain score, segment, "
+                             "average)", **where)
+    dup = scores[scores.duplicated()]
+    if len(dup):
+        pos = cat.index.get_loc(dup.index[0])
+        raise InputError(f"score_id {dup.iloc[0]} is given to two metrics", column="score_id",
+                         file=cat["source_file"].iloc[pos] if "source_file" in cat.columns else path,
+                         row=_row(cat, pos))
+    summary = sorted(metric_ids & SUMMARY_IDS)
+    if summary:
+        pos = int(np.flatnonzero(cat["metric_id"].eq(summary[0]))[0])
+        raise InputError(f"metric_id {summary[0]} is the ID of a published summary row (domain score, "
+                         "segment, average)", column="metric_id",
+                         file=cat["source_file"].iloc[pos] if "source_file" in cat.columns else path,
+                         row=_row(cat, pos))
+
+
 def _read(path) -> pd.DataFrame:
+    data = read_input_bytes(path, what="catalogue file")
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read catalogue: {exc}", file=path) from None
+        raw = pd.read_csv(_io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                          skip_blank_lines=False)
+    except UnicodeDecodeError:
+        raise InputError("cannot read catalogue: not text in UTF-8; save it as CSV UTF-8", file=path) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read catalogue: {' '.join(str(exc).split())}", file=path) from None
+    raw = raw.fillna("")
+    blank = raw.eq("").all(axis=1).to_numpy()
+    rows = np.flatnonzero(~blank) + 2  # line numbers (the header is line 1), blank lines skipped
+    raw = raw[~blank].reset_index(drop=True)
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise InputError(f"catalogue lacks column(s) {missing}", file=path, row=1, column=missing[0])
@@ -129,7 +200,7 @@ def _read(path) -> pd.DataFrame:
         try:
             params.append(json.loads(s) if s.strip() else {})
         except json.JSONDecodeError as exc:
-            raise InputError(f"rule_params is not JSON: {exc.msg}", file=path, row=i + 2,
+            raise InputError(f"rule_params is not JSON: {exc.msg}", file=path, row=int(rows[i]),
                              column="rule_params") from None
     cat["rule_params"] = params
     for col in ("scale", "lower_bound", "upper_bound"):
@@ -137,9 +208,11 @@ def _read(path) -> pd.DataFrame:
         bad = num.isna() & raw[col].ne("")
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
-            raise InputError(f"not a number: {raw[col].iloc[i]!r}", file=path, row=i + 2, column=col)
+            raise InputError(f"not a number: {raw[col].iloc[i]!r}", file=path, row=int(rows[i]), column=col)
         cat[col] = num
     cat["score_id"] = raw["score_id"].replace("", None)
+    cat["source_file"] = str(path)  # where each row came from, for the checks made after merging
+    cat["source_row"] = rows
     return cat
 
 

@@ -57,9 +57,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import guards
 from .catalogue import SUMMARY_IDS, load_catalogue, score_id_map
 from .errors import InputError, Problems
-from .files import OutputError, atomic_write_bytes
+from .files import OutputError, atomic_write_bytes, read_input_bytes
 from .quarters import Quarter, parse_quarter, quarter_from_path
 
 TRUST_TYPE_NAMES = {
@@ -158,6 +159,10 @@ def row_of(raw: pd.DataFrame, i) -> int:
     return int(lines[i]) if lines is not None else int(i) + 2
 
 
+_UNCLOSED_QUOTE = ("a quoted cell that starts on this row is never closed (a '\"' is missing), so the rows "
+                   "after it were read as part of it")
+
+
 def _csv_rows(p: Path, text: str):
     """Header, its line, the cells column by column, and each row's line number: any CSV text.
 
@@ -178,6 +183,8 @@ def _csv_rows(p: Path, text: str):
                     rec = rec[:-1]
                 header, header_line, width = rec, start, len(rec)
                 continue
+            if reader.line_num > start and any("\n" in f or "\r" in f for f in rec) and len(rec) != width:
+                raise InputError(_UNCLOSED_QUOTE, file=p, row=start)
             if len(rec) > width:
                 if any(f.strip() for f in rec[width:]):
                     raise InputError(f"this row has {len(rec)} cells but the header has {width} columns",
@@ -188,8 +195,10 @@ def _csv_rows(p: Path, text: str):
                                  "comma is missing, or a cell holds an unquoted comma", file=p, row=start)
             records.append(rec)
             lines.append(start)
-    except csv.Error as exc:
-        raise InputError(f"not a well-formed CSV file ({exc})", file=p, row=reader.line_num) from None
+    except csv.Error as exc:  # named at the row where the bad record starts, not where reading gave up
+        unclosed = "field larger than field limit" in str(exc) or "unexpected end" in str(exc)
+        raise InputError(_UNCLOSED_QUOTE if unclosed else f"not a well-formed CSV file ({exc})", file=p,
+                         row=prev + 1) from None
     if header is None:
         raise InputError("the file is empty", file=p)
     return header, header_line, list(zip(*records)), lines
@@ -234,10 +243,11 @@ def _read_bytes(p: Path) -> bytes:
         raise InputError("file not found", file=p)
     if p.is_dir():
         raise InputError("this is a folder, not a CSV file: give the files in it", file=p)
-    try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=p) from None
+    return read_input_bytes(p)  # at most --max-bytes (files.max_input_bytes)
+
+
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
+               (b"\x28\xb5\x2f\xfd", "Zstandard"))
 
 
 def read_raw_csv(path, *, data: bytes | None = None, sha256: str | None = None) -> pd.DataFrame:
@@ -254,6 +264,9 @@ def read_raw_csv(path, *, data: bytes | None = None, sha256: str | None = None) 
     data = _read_bytes(p) if data is None else data
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         raise InputError("this is an Excel workbook, not a CSV file: save the sheet as CSV first", file=p)
+    for magic, kind in _COMPRESSED:
+        if data.startswith(magic):
+            raise InputError(f"this is a {kind}-compressed file, not a CSV file: unpack it first", file=p)
     if not data.strip():
         raise InputError("the file is empty", file=p)
     text = _decode(p, data)
@@ -308,6 +321,7 @@ def _numbers(raw: pd.DataFrame, col: str, problems: Problems, *, allow_suppresse
         retry = s[bad].str.replace(",", "", regex=False).str.rstrip("%").str.strip()
         vals[bad] = pd.to_numeric(retry, errors="coerce").to_numpy(dtype=float)
         bad = np.isnan(vals) & ~blank
+    vals = guards.refuse_non_finite(raw, col, vals, problems)  # inf, 1e309, beyond any NOF figure
     if bad.any():
         for i in np.flatnonzero(bad)[:20]:
             problems.add(InputError(f"not a number: {s.iloc[i]!r}", file=path, row=row_of(raw, i), column=col))
@@ -526,7 +540,8 @@ def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.
     out["average_score"] = avg
     lo, hi = _range(raw.get("Likely_range_of_average_score", pd.Series([""] * n)), path,
                     "Likely_range_of_average_score", problems, raw.attrs.get("lines"))
-    out["average_range_low"], out["average_range_high"] = lo, hi
+    out["average_range_low"], out["average_range_high"] = guards.check_range(
+        raw, "Likely_range_of_average_score", lo, hi, problems, bounds=(1, 4), what="likely range")
     seg = _numbers(raw, "Segment", problems)[0]
     with np.errstate(invalid="ignore"):
         for i in np.flatnonzero(~np.isnan(seg) & ~np.isin(seg, [1, 2, 3, 4, 5]))[:20]:
@@ -541,11 +556,12 @@ def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.
     out["in_deficit"] = pd.array(flag.map({"yes": True, "y": True, "true": True, "1": True, "no": False,
                                            "n": False, "false": False, "0": False}).to_numpy(), dtype="boolean")
     rank = _numbers(raw, "Rank", problems)[0]
-    out["rank"] = pd.array(np.where(np.isnan(rank), None, rank), dtype="Int64") if n else pd.array([], "Int64")
+    out["rank"] = guards.whole_numbers(raw, "Rank", rank, problems)  # 1 to the number of rows
     rlo, rhi = _range(raw.get("Likely_range_of_rank", pd.Series([""] * n)), path, "Likely_range_of_rank", problems,
                       raw.attrs.get("lines"))
-    out["rank_range_low"] = pd.array(np.where(np.isnan(rlo), None, rlo), dtype="Int64")
-    out["rank_range_high"] = pd.array(np.where(np.isnan(rhi), None, rhi), dtype="Int64")
+    rlo, rhi = guards.check_range(raw, "Likely_range_of_rank", rlo, rhi, problems, what="likely range")
+    out["rank_range_low"] = guards.whole_numbers(raw, "Likely_range_of_rank", rlo, problems, what="likely range end")
+    out["rank_range_high"] = guards.whole_numbers(raw, "Likely_range_of_rank", rhi, problems, what="likely range end")
     _check_duplicates(out, ["quarter", "trust_code"], "trust row", problems)
     _check_trust_types(out, problems)
     out.attrs["synthetic"] = _is_synthetic(raw)
@@ -587,7 +603,7 @@ def _empty(columns) -> pd.DataFrame:
 PARSED_CACHE_ENV = "NHS_LEAGUE_PARSED_CACHE"
 #: What the parsed table of a file depends on besides its bytes and name: the code that reads it,
 #: the metric catalogue it is checked against, and the versions that pickle it.
-_READER_SOURCES = ("io.py", "catalogue.py", "quarters.py", "errors.py", "data/metrics.csv")
+_READER_SOURCES = ("io.py", "guards.py", "catalogue.py", "quarters.py", "errors.py", "data/metrics.csv")
 
 
 @functools.lru_cache(maxsize=1)

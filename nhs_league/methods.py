@@ -11,6 +11,7 @@ output records ``method.name`` (and the manifest records the whole preset).
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -43,17 +44,132 @@ QUANTILE_METHODS = (
     "hazen", "weibull", "linear", "median_unbiased", "normal_unbiased", "lower", "higher",
     "midpoint", "nearest",
 )
-SECTIONS = ("scoring", "average", "segmentation", "domain_segmentation", "override", "segment5", "league")
+
+
+def _finite_number(value) -> bool:
+    """A real number (not a bool, not NaN or infinite)."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and bool(np.isfinite(value)))
 
 
 def _check_cutoffs(values, where: str) -> tuple[float, ...]:
-    try:
-        cut = tuple(float(v) for v in values)
-    except (TypeError, ValueError):
-        raise MethodError(f"{where} must be a list of numbers") from None
+    if not isinstance(values, (list, tuple)) or not all(_finite_number(v) for v in values):
+        raise MethodError(f"{where} must be a list of three finite numbers, got {values!r}")
+    cut = tuple(float(v) for v in values)
     if len(cut) != 3 or any(b <= a for a, b in zip(cut, cut[1:])):
         raise MethodError(f"{where} must be three increasing numbers, got {list(values)}")
+    if cut[0] < 1 or cut[-1] > 4:
+        raise MethodError(f"{where} must lie within the 1-4 score scale, got {list(values)}")
     return cut
+
+
+# ----------------------------------------------------------------------------------------------
+# The schema: every key a preset may hold, and what its value must be
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Whole:
+    """A whole number (an int in YAML: ``2``, not ``2.5``, ``2.0`` or ``true``) in ``[low, high]``."""
+
+    low: int | None = None
+    high: int | None = None
+
+    def check(self, value, where: str):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise MethodError(f"{where} must be a whole number, got {value!r}")
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise MethodError(f"{where} must be {_span(self.low, self.high)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Real:
+    """A finite number in ``[low, high]`` (``high_open``: ``high`` itself excluded)."""
+
+    low: float | None = None
+    high: float | None = None
+    high_open: bool = False
+
+    def check(self, value, where: str):
+        if not _finite_number(value):
+            raise MethodError(f"{where} must be a finite number, got {value!r}")
+        if (self.low is not None and value < self.low) or (self.high is not None and (
+                value >= self.high if self.high_open else value > self.high)):
+            raise MethodError(f"{where} must be {_span(self.low, self.high, self.high_open)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """``true`` or ``false``."""
+
+    def check(self, value, where: str):
+        if not isinstance(value, bool):
+            raise MethodError(f"{where} must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text value (a Metric_ID, an ODS code)."""
+
+    def check(self, value, where: str):
+        if not isinstance(value, str) or not value.strip():
+            raise MethodError(f"{where} must be text, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A value with its own check elsewhere in :class:`Method` (choices, cut-offs, weights)."""
+
+    def check(self, value, where: str):
+        return None
+
+
+def _span(low, high, high_open=False) -> str:
+    if low is not None and high is not None:
+        return f"from {low:g} to {high:g}{' (excluded)' if high_open else ''}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}"
+
+
+#: Every key of every section of a method preset, with what its value must be. A key not listed
+#: is an error (a misspelt key would otherwise be ignored and its default used); to add a
+#: method setting, add its key here and read it where it is applied.
+SCHEMA: dict[str, dict[str, object]] = {
+    "scoring": {"continuous": Checked(), "ties": Checked(), "min_trusts": Whole(2, 100_000),
+                "published_scores": Checked()},
+    "average": {"aggregation": Checked(), "trim": Real(0.0, 0.5, high_open=True), "weights": Checked(),
+                "decimals": Whole(0, 12), "rounding": Checked()},
+    "segmentation": {"rule": Checked(), "cutoffs": Checked(), "quantile_method": Checked(),
+                     "boundary": Checked()},
+    "domain_segmentation": {"cutoffs": Checked()},
+    "override": {"enabled": Flag(), "cap": Whole(1, 4), "deficit": Checked(), "planned_metric": Text(),
+                 "variance_metric": Text(), "tolerance": Real(-1e9, 1e9)},
+    "segment5": {"source": Checked(), "trusts": Checked(), "in_league_table": Checked()},
+    "league": {"ranking": Checked()},
+}
+#: Keys of a preset file beside its sections.
+TOP_KEYS = ("name", "description")
+
+
+def _nearest(key, known) -> str:
+    close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
+
+
+def check_schema(name: str, settings: dict) -> None:
+    """Every section and key known (the nearest known key suggested for a misspelt one), and every
+    number, flag and text setting of the right kind and in range (:data:`SCHEMA`)."""
+    for sec in settings:
+        if sec not in SCHEMA:
+            raise MethodError(f"method {name!r}: unknown section {str(sec)!r}{_nearest(sec, [*SCHEMA, *TOP_KEYS])}")
+    for sec, keys in SCHEMA.items():
+        body = settings.get(sec)
+        if not isinstance(body, dict):
+            raise MethodError(f"method {name!r}: section '{sec}' is missing")
+        for key, value in body.items():
+            if key not in keys:
+                raise MethodError(f"method {name!r}: unknown key {sec}.{key}{_nearest(key, keys)}")
+            keys[key].check(value, f"method {name!r}: {sec}.{key}")
+
+
+SECTIONS = tuple(SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -76,12 +192,7 @@ class Method:
 
     def __post_init__(self):
         s = self.settings
-        for sec in SECTIONS:
-            if sec not in s or not isinstance(s[sec], dict):
-                raise MethodError(f"method {self.name!r}: section '{sec}' is missing")
-        unknown = set(s) - set(SECTIONS)
-        if unknown:
-            raise MethodError(f"method {self.name!r}: unknown section(s) {sorted(unknown)}")
+        check_schema(self.name, s)
         for (sec, key), allowed in CHOICES.items():
             v = s[sec].get(key)
             if v not in allowed:
@@ -95,8 +206,12 @@ class Method:
         if not (w in ("per_metric", "per_domain") or isinstance(w, dict)):
             raise MethodError(f"method {self.name!r}: average.weights must be per_metric, per_domain "
                               "or a mapping {metric_id: weight}")
-        if isinstance(w, dict) and any((not isinstance(x, (int, float))) or x < 0 for x in w.values()):
-            raise MethodError(f"method {self.name!r}: average.weights must be non-negative numbers")
+        if isinstance(w, dict) and (not w or any(not _finite_number(x) or x < 0 for x in w.values())
+                                    or not any(x > 0 for x in w.values())):
+            raise MethodError(f"method {self.name!r}: average.weights must be finite numbers, none negative "
+                              f"and at least one positive, got {w!r}")
+        if isinstance(w, dict) and not all(isinstance(k, str) for k in w):
+            raise MethodError(f"method {self.name!r}: average.weights must be keyed by Metric_ID, got {w!r}")
         if not 0 <= self._number("average", "trim", 0.1, float) < 0.5:
             raise MethodError(f"method {self.name!r}: average.trim must be in [0, 0.5)")
         if self._number("average", "decimals", 2, int) < 0:
@@ -246,8 +361,17 @@ def load_method(name_or_path) -> Method:
     p, data = read_preset(name_or_path, PRESET_DIR, "method preset")
     if not isinstance(data, dict) or "name" not in data:
         raise MethodError(f"{p}: a method preset is a mapping with a 'name'")
-    settings = {k: v for k, v in data.items() if k not in ("name", "description")}
-    return Method(str(data["name"]), str(data.get("description", "")).strip(), settings, str(p))
+    if not isinstance(data["name"], str) or not data["name"].strip():
+        raise MethodError(f"{p}: the preset's 'name' must be text, got {data['name']!r}")
+    if not isinstance(data.get("description", ""), (str, type(None))):
+        raise MethodError(f"{p}: the preset's 'description' must be text")
+    settings = {k: v for k, v in data.items() if k not in TOP_KEYS}
+    try:
+        return Method(str(data["name"]), str(data.get("description") or "").strip(), settings, str(p))
+    except MethodError as exc:
+        if p.parent == PRESET_DIR:
+            raise
+        raise MethodError(f"{p}: {exc}") from None  # the file to open and fix
 
 
 def default_method_for(quarter) -> Method:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ import pandas as pd
 
 from ..catalogue import load_catalogue
 from ..errors import Problems
-from ..files import OutputError, OutputExistsError, csv_text, write_csv
+from ..files import OutputError, OutputExistsError, csv_text, refuse_existing, write_csv
 from ..io import Inputs, parse_trust_type, read_inputs, rows_for, select_quarter
 from ..methods import Method, default_method_for, load_method
 from ..pipeline import Panel, build_panel
@@ -85,18 +86,35 @@ def quarter_notes(inputs: Inputs, quarter: str) -> list[str]:
 
 
 def check_output_file(args) -> None:
-    """Before any work: refuse an ``--output`` that is a folder, or that exists without ``--force``."""
+    """Before any work: refuse an ``--output`` that is a folder, a symlink (dangling or not) or an
+    existing file without ``--force``, or whose folder is a file."""
     out = getattr(args, "output", None)
     if out in (None, "-"):
         return
     p = Path(out)
-    if p.is_dir():
-        raise OutputError(f"{p} is a folder: give a file name for --output")
-    if p.exists() and not args.force:
-        raise OutputExistsError(f"{p} exists: pass --force to overwrite it")
+    refuse_existing(p, force=bool(getattr(args, "force", False)), what="--output")
     parent = next((q for q in p.parents if q.exists()), None)
     if parent is not None and not parent.is_dir():
         raise OutputError(f"cannot write {p}: {parent} is a file, not a folder")
+
+
+def check_output_folder(out, *, files, force: bool) -> None:
+    """Before any work, for a command that writes ``files`` into the folder ``out``: refuse an ``out``
+    that is a file or a symlink, and (without ``force``) any of ``files`` that exists or is a symlink."""
+    out = Path(out)
+    if out.is_symlink() and not force:
+        raise OutputExistsError(f"{out} is a symbolic link: it is not followed; pass --force to write into "
+                                "the folder it points to")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} exists and is not a folder: give a folder for --output")
+    parent = next((q for q in out.parents if q.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise OutputError(f"cannot write into {out}: {parent} is a file, not a folder")
+    existing = [str(out / f) for f in files if os.path.lexists(out / f)]
+    if existing and not force:
+        raise OutputExistsError(f"{existing[0]} exists"
+                                f"{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}: "
+                                "pass --force to overwrite")
 
 
 def notes_for(inputs: Inputs) -> list[str]:

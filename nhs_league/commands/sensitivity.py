@@ -25,10 +25,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from ..files import OutputError, OutputExistsError, write_csv
+from ..files import OutputError, write_csv
 from ..pipeline import DATA_LABEL
 from .. import sensitivity as sens
-from .common import add_input_arguments, load, print_notes
+from .common import add_input_arguments, check_output_folder, load, print_notes
 
 FILES = ("trusts.csv", "table.csv", "one_at_a_time.csv", "sobol.csv", "scenarios.csv", "choices.csv",
          "concordance_domains.csv", "concordance_metrics.csv")
@@ -70,16 +70,7 @@ def run(args) -> int:
     if args.sobol_n is not None:
         sens._check_n_base(args.sobol_n)
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is not a directory", column="--output")
-    parent = next((q for q in out.parents if q.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise OutputError(f"cannot write into {out}: {parent} is a file, not a folder")
-    existing = [str(out / f) for f in FILES if (out / f).exists()]
-    if existing and not args.force:
-        raise OutputExistsError(f"{existing[0]} exists"
-                                f"{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}: "
-                                "pass --force to overwrite")
+    check_output_folder(out, files=FILES, force=args.force)
     ld = load(args)
     data = sens.from_inputs(ld.inputs, ld.quarter, ld.trust_type, ld.method, level=args.level,
                             catalogue=ld.catalogue)
