@@ -179,8 +179,9 @@ def _read(path) -> pd.DataFrame:
     try:
         raw = pd.read_csv(_io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig",
                           skip_blank_lines=False)
-    except UnicodeDecodeError:
-        raise InputError("cannot read catalogue: not text in UTF-8; save it as CSV UTF-8", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read catalogue: can't decode byte 0x{exc.object[exc.start]:02x}: not text in "
+                         "UTF-8; save it as CSV UTF-8", file=path) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"cannot read catalogue: {' '.join(str(exc).split())}", file=path) from None
     raw = raw.fillna("")

@@ -20,6 +20,9 @@ from .errors import InputError, Problems
 #: finance figures in GBP thousands, below 1e9; a bound keeps every sum and square of values
 #: (z-scores, variances) finite in float64.
 MAX_MAGNITUDE = 1e12
+#: Largest rank accepted. England has about 210 NHS trusts, and a rank counts trusts of one type;
+#: a bound (rather than the number of rows of the file) still reads a file cut down to some rows.
+MAX_RANK = 1000
 #: How many problems of one kind one column reports (the rest are the same mistake).
 _SHOWN = 20
 
@@ -56,9 +59,9 @@ def refuse_non_finite(raw: pd.DataFrame, col: str, vals: np.ndarray, problems: P
 def whole_numbers(raw: pd.DataFrame, col: str, vals: np.ndarray, problems: Problems, *, low: int = 1,
                   high: int | None = None, what: str = "rank", text=None) -> pd.array:
     """``vals`` (floats, NaN where blank) as a nullable integer array, refusing fractional values
-    and values outside ``[low, high]``; ``high`` defaults to the number of rows of the file (a
-    rank cannot exceed the number of trusts ranked). Refused cells become NA."""
-    high = len(raw) if high is None else high
+    and values outside ``[low, high]`` (``high`` defaults to :data:`MAX_RANK`). Refused cells
+    become NA."""
+    high = MAX_RANK if high is None else high
     text = _cells(raw, col) if text is None else text
     path = raw.attrs.get("path")
     with np.errstate(invalid="ignore"):
@@ -68,8 +71,7 @@ def whole_numbers(raw: pd.DataFrame, col: str, vals: np.ndarray, problems: Probl
         problems.add(InputError(f"{what} {str(text.iloc[i])[:40]!r} is not a whole number", file=path,
                                 row=_row(raw, i), column=col))
     for i in np.flatnonzero(out_of)[:_SHOWN]:
-        problems.add(InputError(f"{what} {str(text.iloc[i])[:40]!r} is outside {low}-{high} (the file has "
-                                f"{len(raw)} rows)", file=path, row=_row(raw, i), column=col))
+        problems.add(InputError(f"{what} {str(text.iloc[i])[:40]!r} is outside {low}-{high}", file=path, row=_row(raw, i), column=col))
     keep = ~np.isnan(vals) & ~frac & ~out_of
     ints = np.zeros(len(vals), dtype=np.int64)
     ints[keep] = vals[keep].astype(np.int64)

@@ -556,7 +556,7 @@ def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.
     out["in_deficit"] = pd.array(flag.map({"yes": True, "y": True, "true": True, "1": True, "no": False,
                                            "n": False, "false": False, "0": False}).to_numpy(), dtype="boolean")
     rank = _numbers(raw, "Rank", problems)[0]
-    out["rank"] = guards.whole_numbers(raw, "Rank", rank, problems)  # 1 to the number of rows
+    out["rank"] = guards.whole_numbers(raw, "Rank", rank, problems)  # 1 to guards.MAX_RANK
     rlo, rhi = _range(raw.get("Likely_range_of_rank", pd.Series([""] * n)), path, "Likely_range_of_rank", problems,
                       raw.attrs.get("lines"))
     rlo, rhi = guards.check_range(raw, "Likely_range_of_rank", rlo, rhi, problems, what="likely range")

@@ -132,7 +132,7 @@ def _span(low, high, high_open=False) -> str:
 #: is an error (a misspelt key would otherwise be ignored and its default used); to add a
 #: method setting, add its key here and read it where it is applied.
 SCHEMA: dict[str, dict[str, object]] = {
-    "scoring": {"continuous": Checked(), "ties": Checked(), "min_trusts": Whole(2, 100_000),
+    "scoring": {"continuous": Checked(), "ties": Checked(), "min_trusts": Whole(2),
                 "published_scores": Checked()},
     "average": {"aggregation": Checked(), "trim": Real(0.0, 0.5, high_open=True), "weights": Checked(),
                 "decimals": Whole(0, 12), "rounding": Checked()},

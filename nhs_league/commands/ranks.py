@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import InputError, MethodError
 from ..io import TRUST_TYPE_LABELS
+from ..limits import MAX_DRAWS, check_count, check_memory, ranks_bytes
 from ..methods import check_coverage
 from ..ranks import adjacent_pairs, rank_confidence_sets
 from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, read_denominators,
@@ -63,9 +64,7 @@ def _whole_number(text, name: str) -> int:
 
 def _options(args) -> tuple[float, int, int]:
     coverage = check_coverage(args.coverage, name="--coverage")
-    draws = _whole_number(args.draws, "--draws")
-    if draws < 2:
-        raise MethodError(f"--draws must be at least 2, got {args.draws}")
+    draws = check_count(_whole_number(args.draws, "--draws"), "--draws", low=2, high=MAX_DRAWS)
     seed = _whole_number(args.seed, "--seed")
     if seed < 0:
         raise MethodError(f"--seed must be 0 or more, got {args.seed}")
@@ -171,6 +170,8 @@ def run(args) -> int:
         raise MethodError("--denominators is used only with --source sampling")
     den = read_denominators(args.denominators) if args.denominators else None
     panel = ld.panel()
+    n, m = panel.values.shape
+    check_memory(ranks_bytes(draws, n, m), f"--draws {draws:,} on {n} trusts x {m} metrics", "use fewer --draws")
     table = rank_table(panel, ld.method, source=args.source, coverage=coverage, simultaneous=args.simultaneous,
                        draws=draws, seed=seed, denominators=den)
     reps = table.attrs.pop("replicates")

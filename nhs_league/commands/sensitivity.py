@@ -26,6 +26,8 @@ import pandas as pd
 
 from ..errors import InputError
 from ..files import OutputError, write_csv
+from ..limits import (MAX_OAT_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N, check_count, check_memory,
+                      sensitivity_bytes)
 from ..pipeline import DATA_LABEL
 from .. import sensitivity as sens
 from .common import add_input_arguments, check_output_folder, load, print_notes
@@ -62,13 +64,13 @@ def register(sub) -> None:
 def run(args) -> int:
     if not args.output:
         raise InputError("give --output DIR: the directory to write the CSV files into", column="--output")
-    if args.scenarios < 1:
-        raise InputError("--scenarios must be at least 1", column="--scenarios")
-    if args.oat_draws is not None and args.oat_draws < 1:
-        raise InputError("--oat-draws must be at least 1", column="--oat-draws")
+    check_count(args.scenarios, "--scenarios", high=MAX_SCENARIOS)  # before the inputs are read
+    if args.oat_draws is not None:
+        check_count(args.oat_draws, "--oat-draws", high=MAX_OAT_DRAWS)
     sens._check_seed(args.seed)  # before the inputs are read: a bad option fails at once
     if args.sobol_n is not None:
         sens._check_n_base(args.sobol_n)
+        check_count(args.sobol_n, "--sobol-n", low=2, high=MAX_SOBOL_N)
     out = Path(args.output)
     check_output_folder(out, files=FILES, force=args.force)
     ld = load(args)
@@ -76,6 +78,11 @@ def run(args) -> int:
                             catalogue=ld.catalogue)
     space = sens.load_space(args.space or ("domain" if data.level == "domain" else "default"))
     n_base = int(args.sobol_n if args.sobol_n is not None else space.settings.get("sobol_n_base", 1024))
+    check_count(n_base, f"the Sobol base sample (sobol_n_base of space {space.name!r})", low=2, high=MAX_SOBOL_N)
+    oat = args.oat_draws if args.oat_draws is not None else int(space.settings.get("oat_draws", 100))
+    check_memory(sensitivity_bytes(args.scenarios, n_base, oat * len(sens.CHOICE_ORDER), data.n),
+                 f"--scenarios {args.scenarios:,} with a Sobol base of {n_base:,} on {data.n} trusts",
+                 "use fewer --scenarios or a smaller --sobol-n")
     mc = sens.monte_carlo(data, space, args.scenarios, seed=args.seed)
     oat = sens.one_at_a_time(data, space, draws=args.oat_draws, seed=args.seed)
     sobol = sens.sobol_analysis(data, space, n_base, seed=args.seed)
