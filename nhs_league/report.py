@@ -61,6 +61,8 @@ import pandas as pd
 from . import __version__
 from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_text
+from .guards import MAX_RANK
+from .limits import MAX_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
                  read_inputs, rows_for, select_quarter)
 from .methods import Method, default_method_for, load_method, read_yaml
@@ -75,6 +77,7 @@ BUILD_DIR = ROOT / "build" / "notebooks"
 SYNTHETIC_DIR = ROOT / "data" / "synthetic" / "2025-26"
 KERNEL_NAME = "nhs-league"
 CELL_TIMEOUT = 600  # seconds per cell
+MAX_CELL_TIMEOUT = 24 * 3600  # the largest --timeout accepted
 START_TIMEOUT = 120  # seconds for a kernel to start
 TRUST_TYPES = tuple(TRUST_TYPE_LABELS)
 #: Sources of the intervals a notebook can ask for (see nhs_league.uncertainty).
@@ -204,12 +207,16 @@ def validate_values(params: dict, *, where=None) -> dict:
     if "uncertainty" in out and out["uncertainty"] not in UNCERTAINTY_SOURCES:
         raise InputError(f"parameter 'uncertainty' must be one of {list(UNCERTAINTY_SOURCES)}, got "
                          f"{out['uncertainty']!r}", file=where, column="uncertainty")
-    checks = {"seed": lambda v: v >= 0, "coverage": lambda v: 0 < v < 1, "draws": lambda v: v >= 1,
-              "tau": lambda v: v >= 1, "scenarios": lambda v: v >= 1,
-              "sobol_n_base": lambda v: v >= 2 and (v & (v - 1)) == 0, "funnel_panels": lambda v: v >= 0}
-    words = {"seed": "must be 0 or more", "coverage": "must be between 0 and 1 (e.g. 0.95)",
-             "draws": "must be at least 1", "tau": "must be at least 1", "scenarios": "must be at least 1",
-             "sobol_n_base": "must be a power of 2 (e.g. 256)", "funnel_panels": "must be 0 or more"}
+    checks = {"seed": lambda v: 0 <= v < 2 ** 63, "coverage": lambda v: 0 < v < 1,
+              "draws": lambda v: 1 <= v <= MAX_DRAWS, "tau": lambda v: 1 <= v <= MAX_RANK,
+              "scenarios": lambda v: 1 <= v <= MAX_SCENARIOS,
+              "sobol_n_base": lambda v: 2 <= v <= MAX_SOBOL_N and (v & (v - 1)) == 0,
+              "funnel_panels": lambda v: 0 <= v <= 100}
+    words = {"seed": "must be 0 or more (and below 2**63)", "coverage": "must be between 0 and 1 (e.g. 0.95)",
+             "draws": f"must be from 1 to {MAX_DRAWS:,}", "tau": f"must be from 1 to {MAX_RANK}",
+             "scenarios": f"must be from 1 to {MAX_SCENARIOS:,}",
+             "sobol_n_base": f"must be a power of 2 (e.g. 256), at most {MAX_SOBOL_N:,}",
+             "funnel_panels": "must be from 0 to 100"}
     for key, ok in checks.items():
         if key in out and not ok(out[key]):
             raise InputError(f"parameter {key!r} {words[key]}, got {out[key]!r}", file=where, column=key)
@@ -1451,17 +1458,26 @@ PAPERMILL_OPTIONS = {"progress_bar": False, "log_output": False, "report_mode": 
                                          f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]}
 
 
+def _absolute(path) -> Path:
+    """``path`` made absolute against the working folder now (symlinks are not resolved)."""
+    return Path(os.path.abspath(os.fspath(path)))
+
+
 def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, commit) -> JobResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    executed = job.build_path(build_dir)
+    executed = _absolute(job.build_path(build_dir))
     executed.parent.mkdir(parents=True, exist_ok=True)
     executed.unlink(missing_ok=True)  # a failure must not point at the notebook of an earlier run
     started = time.time()
     try:
-        nb = papermill.execute_notebook(str(job.notebook_path), str(executed), parameters=params, kernel_name=kernel,
-                                        cwd=str(executed.parent), execution_timeout=timeout, **PAPERMILL_OPTIONS)
+        # No ``cwd=``: papermill would os.chdir() the whole process for the run, racing with the
+        # other worker threads (and any relative path they use). The kernel is started in the
+        # build folder instead (nbclient's resources path); every path here is absolute.
+        nb = papermill.execute_notebook(str(_absolute(job.notebook_path)), str(executed), parameters=params,
+                                        kernel_name=kernel, execution_timeout=timeout,
+                                        resources={"metadata": {"path": str(executed.parent)}}, **PAPERMILL_OPTIONS)
     except PapermillExecutionError as exc:  # papermill has written the notebook, with the traceback
         return JobResult(job, False, time.time() - started, executed=executed,
                          error=f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}".strip(),
@@ -1548,10 +1564,14 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
 
     if isinstance(plan, list):
         plan = Plan(plan)
-    output = Path(output) if output is not None else REPORTS_DIR
-    build_dir = Path(build_dir) if build_dir is not None else BUILD_DIR
+    # every path absolute before any thread starts: nothing below depends on the working folder
+    output = _absolute(output if output is not None else REPORTS_DIR)
+    build_dir = _absolute(build_dir if build_dir is not None else BUILD_DIR)
     if jobs is not None and (not _is_int(jobs) or jobs < 1):
         raise InputError(f"--jobs must be a whole number >= 1, got {jobs!r}", column="--jobs")
+    if not _is_int(timeout) or not 1 <= timeout <= MAX_CELL_TIMEOUT:
+        raise InputError(f"--timeout must be a whole number of seconds from 1 to {MAX_CELL_TIMEOUT}, got {timeout!r}",
+                         column="--timeout")
     params = validate_jobs(plan.jobs)
     check_targets(plan.jobs, output, force=force)
     if not plan.jobs:

@@ -41,9 +41,13 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
+#: Parameters the runner sets for each report from its plan, and the option that chooses them.
+RUNNER_SET = {"quarter": "--quarter", "trust_type": "--trust-type", "data": "--data"}
+
+
 def _parameters(items, notebooks) -> dict:
     """``KEY=VALUE`` items typed by the defaults of the notebooks they go to."""
-    from ..report import NOTEBOOK_DIR, coerce_text, notebook_parameters
+    from ..report import NOTEBOOK_DIR, coerce_text, notebook_parameters, validate_values
 
     out = {}
     if not items:
@@ -60,8 +64,17 @@ def _parameters(items, notebooks) -> dict:
         if key not in declared:
             raise InputError(f"unknown parameter {key!r}; the notebooks declare {sorted(declared)}",
                              column="--param")
-        out[key] = coerce_text(key, text, declared[key])
-    return out
+        if key in RUNNER_SET:
+            raise InputError(f"parameter {key!r} is set for each report by the runner: give {RUNNER_SET[key]} "
+                             "instead of --param", column="--param")
+        try:
+            out[key] = coerce_text(key, text, declared[key])
+        except InputError as exc:
+            raise InputError(exc.message, column="--param") from None
+    try:  # the values' meaning, now, whichever notebooks they go to (an impossible value is an error)
+        return validate_values(out)
+    except InputError as exc:
+        raise InputError(exc.message, column="--param") from None
 
 
 def run(args) -> int:
