@@ -2,7 +2,9 @@
 
 A preset is a YAML file (see ``nhs_league/data/methods/``). ``load_method("nof-2025-26")``
 loads a built-in preset by name; ``load_method("my-copy.yaml")`` loads a user's copy. Every
-output records ``method.name`` (and the manifest records the whole preset).
+output records ``method.label``, the name and a fingerprint of the settings, with ``edited``
+when a preset carries a built-in preset's name but other settings (and the manifest records
+the whole preset).
 
 ``default_method_for(quarter)`` picks the preset NHS England used for a quarter: the Q1
 2025/26 quartile rule, or the fixed cut-offs from Q2 2025/26 on.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -267,6 +270,24 @@ class Method:
         blob = json.dumps(self.settings, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
+    @property
+    def label(self) -> str:
+        """The name and a short fingerprint of the content, as outputs record the method.
+
+        A preset named like a built-in one but with other settings is marked ``edited``, so that
+        an edited copy never reads as NHS England's preset:
+
+        >>> m = load_method("nof-2025-26")
+        >>> m.label == f"nof-2025-26 ({m.fingerprint()[:8]})"
+        True
+        >>> m.replace(name="nof-2025-26", override={"tolerance": 5.0}).label.startswith("nof-2025-26 (edited, ")
+        True
+        """
+        fp = self.fingerprint()
+        built_in = _built_in_fingerprint(self.name)
+        edited = built_in is not None and built_in != fp
+        return f"{self.name} ({'edited, ' if edited else ''}{fp[:8]})"
+
     def replace(self, name: str | None = None, **sections) -> "Method":
         """A copy with some settings changed, e.g. ``replace(override={"enabled": False})``."""
         s = copy.deepcopy(self.settings)
@@ -304,6 +325,14 @@ def check_draws(draws, *, name: str = "draws") -> int:
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise MethodError(f"{name} must be a whole number of at least 1, got {draws!r}")
     return int(draws)
+
+
+@functools.lru_cache(maxsize=16)
+def _built_in_fingerprint(name: str) -> str | None:
+    """The fingerprint of the built-in preset called ``name``, or None when there is none."""
+    if not isinstance(name, str) or name not in available_presets():
+        return None
+    return load_method(name).fingerprint()
 
 
 def available_presets() -> list[str]:

@@ -499,7 +499,7 @@ class ReportContext:
             style = f"background:#eef5fb;border:2px solid {OKABE_ITO['blue']};"
         files = "".join(f"<li>{html.escape(Path(p).name)}</li>" for p in self.paths)
         rows = [("Quarter", f"{self.quarter_label} ({self.quarter})"), ("Trust type", self.trust_type_label),
-                ("Method preset", f"{self.method.name} (fingerprint {self.method.fingerprint()})"),
+                ("Method preset", f"{self.method.label}; full fingerprint {self.method.fingerprint()}"),
                 ("Seed", str(self.seed)), ("Coverage", f"{self.coverage:.0%}"), ("Draws", str(self.draws))]
         rows += [(k.replace("_", " ").capitalize(), str(v)) for k, v in self.extra.items()]
         table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
@@ -1293,7 +1293,7 @@ def manifest(job: Job, params: dict, *, output, build_dir, started: float, finis
     method_name = params.get("method") or ""
     try:
         m = load_method(method_name) if method_name else default_method_for(job.quarter)
-        method = {"preset": m.name, "requested": method_name or "(default for the quarter)",
+        method = {"preset": m.name, "label": m.label, "requested": method_name or "(default for the quarter)",
                   "fingerprint": m.fingerprint(), "source": m.source}
     except MethodError as exc:  # pragma: no cover - validated before running
         method = {"preset": method_name, "error": str(exc)}
@@ -1338,7 +1338,7 @@ def write_index(output, *, skipped=(), notes=()) -> Path:
         rel = mf.relative_to(out).parent / m.get("html", mf.name.replace(".manifest.json", ".html"))
         rows.append((m.get("quarter", ""), m.get("trust_type", ""), m.get("title") or m.get("report", ""),
                      m.get("report", ""), m.get("data", ""), rel.as_posix(), m.get("created", ""),
-                     m.get("method", {}).get("preset", "")))
+                     m.get("method", {}).get("label") or m.get("method", {}).get("preset", "")))
     esc = html.escape
     body = []
     body.append("<h1>NHS Oversight Framework league tables: reports</h1>")

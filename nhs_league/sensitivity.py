@@ -1197,7 +1197,7 @@ class SensitivityResult:
         t.insert(0, "space", self.space)
         t["seed"] = self.seed if self.seed is not None else pd.NA
         t["level"] = self.data.level
-        t["method"] = self.data.method.name
+        t["method"] = self.data.method.label
         t["Data"] = self.label
         return t
 

@@ -149,7 +149,7 @@ def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=T
     t["Rankability"] = round(float(reps.rankability()["rho"]), 4)
     t["Headline"] = reps.headlines(coverage).to_numpy()
     t["Source"] = reps.source
-    t["Method"] = method.name
+    t["Method"] = method.label
     t["Data"] = reps.data_label
     ranked = t["Rank"] > 0
     t = pd.concat([t[ranked].sort_values(["Rank", "Trust_code"], kind="stable"),

@@ -99,7 +99,7 @@ def run(args) -> int:
     })
     choices.insert(0, "space", space.name)
     choices["level"] = data.level
-    choices["method"] = data.method.name
+    choices["method"] = data.method.label
     choices["Data"] = label
     tables = {
         "trusts.csv": mc.trust_summary(),
