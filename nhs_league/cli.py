@@ -98,7 +98,9 @@ def main(argv=None) -> int:
 
     try:
         with input_size_limit(getattr(args, "max_bytes", None)):
-            return int(args.run(args) or 0)
+            code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a full disk under a redirected stdout fails here, not at exit
+        return code
     except ProblemList as exc:
         for p in exc.problems:
             print(f"nhs-league: error: {_one_line(p)}", file=sys.stderr)
@@ -112,8 +114,10 @@ def main(argv=None) -> int:
         print("nhs-league: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _quiet_stdout()
         return 0
     except (OSError, MemoryError) as exc:
+        _quiet_stdout()
         print(f"nhs-league: error: {system_error_text(exc)}", file=sys.stderr)
         _traceback(debug)
         return 2
@@ -123,6 +127,17 @@ def main(argv=None) -> int:
               f"nhs-league; run again with --debug for the traceback)", file=sys.stderr)
         _traceback(debug)
         return 1
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of output that could not be
+    written (a closed pipe, a full disk) does not print a second error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
 
 
 def _traceback(debug: bool) -> None:

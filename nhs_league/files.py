@@ -125,8 +125,13 @@ _SYSTEM_WORDS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota
                  errno.EPERM: "permission denied"}
 
 
+def system_words(exc: OSError) -> str:
+    """What an error from the system means, in words: ``the disk is full``, ``permission denied``..."""
+    return _SYSTEM_WORDS.get(exc.errno) or exc.strerror or str(exc)
+
+
 def _cannot_write(p: Path, exc: OSError, *, kept: bool) -> OutputError:
-    why = _SYSTEM_WORDS.get(exc.errno) or exc.strerror or str(exc)
+    why = system_words(exc)
     tail = "; the old file is left as it was" if kept else ""
     return OutputError(f"cannot write {p}: {why}{tail}")
 

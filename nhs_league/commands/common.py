@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..catalogue import load_catalogue
 from ..errors import Problems
-from ..files import OutputError, OutputExistsError, csv_text, refuse_existing, write_csv
+from ..files import OutputError, OutputExistsError, csv_text, refuse_existing, system_words, write_csv
 from ..io import Inputs, parse_trust_type, read_inputs, rows_for, select_quarter
 from ..methods import Method, default_method_for, load_method
 from ..pipeline import Panel, build_panel
@@ -134,8 +134,14 @@ def emit(df: pd.DataFrame, output, *, force: bool, notes=()) -> None:
     that fails prints just its one error line.
     """
     if output in (None, "-"):
+        try:
+            sys.stdout.write(csv_text(df))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write the table to standard output: {system_words(exc)}") from None
         print_notes(notes)
-        sys.stdout.write(csv_text(df))
     else:
         write_csv(df, output, force=force)
         print_notes(notes)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import OutputExistsError
 
 
 def register(sub) -> None:
@@ -99,6 +100,9 @@ def run(args) -> int:
         if unknown:
             raise InputError(f"no notebook named {unknown[0]!r} in {report.NOTEBOOK_DIR}", column="--notebook")
     output = Path(args.output) if args.output else report.REPORTS_DIR
+    if output.is_symlink() and not args.force:
+        raise OutputExistsError(f"{output} is a symbolic link: it is not followed; pass --force to write the "
+                                "reports into the folder it points to")
     if args.list:
         report.validate_jobs(plan.jobs)
         for job in plan.jobs:
