@@ -547,6 +547,7 @@ def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.
         for i in np.flatnonzero(~np.isnan(seg) & ~np.isin(seg, [1, 2, 3, 4, 5]))[:20]:
             problems.add(InputError(f"segment {seg[i]:g} is not 1-5", file=path, row=row_of(raw, i),
                                     column="Segment"))
+    seg = np.where(np.isin(seg, [1, 2, 3, 4, 5]), seg, np.nan)  # a refused segment is not converted
     out["segment"] = pd.array(np.where(np.isnan(seg), None, seg), dtype="Int64") if n else pd.array([], "Int64")
     flag = raw.get("Trust_in_financial_deficit", pd.Series([""] * n)).str.lower()
     bad = ~flag.isin(["yes", "no", "y", "n", "true", "false", "1", "0", ""])

@@ -15,9 +15,11 @@ memory and end in a ``MemoryError`` (or be killed). Two checks:
   ========================= ============================ ===================================
   command                   measured                     model (bytes)
   ========================= ============================ ===================================
-  ``ranks`` (both sources)  acute, 134 trusts x 47       40 x draws x trusts x metrics
-                            metrics: 177 MB at 500 draws,
-                            799-899 MB at 4,000
+  ``ranks`` (both sources)  acute, 134 trusts x 28       64 x draws x trusts x metrics
+                            scored metrics: 177-188 MB
+                            at 500 draws, 799-899 MB at
+                            4,000; mental health, 61 x
+                            17: 476 MB at 8,000
   ``sensitivity``           acute: 11 KB per scenario    100 x trusts x (scenarios + Sobol
                             or Sobol evaluation           evaluations + one-at-a-time runs)
   ========================= ============================ ===================================
@@ -89,7 +91,7 @@ def check_memory(need: float, what: str, advice: str) -> None:
 
 def ranks_bytes(draws: int, trusts: int, metrics: int) -> float:
     """Estimated peak memory of ``nhs-league ranks`` (see the module docstring)."""
-    return BASE_BYTES + 40.0 * draws * trusts * max(metrics, 1)
+    return BASE_BYTES + 64.0 * draws * trusts * max(metrics, 1)
 
 
 def sensitivity_bytes(scenarios: int, sobol_n: int, oat: int, trusts: int) -> float:

@@ -81,6 +81,11 @@ def _parameters(items, notebooks) -> dict:
 def run(args) -> int:
     from .. import report
 
+    if args.timeout is not None and not 1 <= args.timeout <= report.MAX_CELL_TIMEOUT:
+        raise InputError(f"--timeout must be a whole number of seconds from 1 to {report.MAX_CELL_TIMEOUT}, "
+                         f"got {args.timeout}", column="--timeout")
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs must be a whole number >= 1, got {args.jobs}", column="--jobs")
     params = _parameters(args.param, args.notebook)
     if args.data:
         data = [str(Path(p).expanduser().resolve()) for p in args.data]  # relative to where the user is
