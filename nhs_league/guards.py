@@ -20,6 +20,8 @@ from .errors import InputError, Problems
 #: finance figures in GBP thousands, below 1e9; a bound keeps every sum and square of values
 #: (z-scores, variances) finite in float64.
 MAX_MAGNITUDE = 1e12
+#: A number written with thousands separators, the only commas a number may hold ("1,234.5").
+THOUSANDS = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
 #: Largest rank accepted. England has about 210 NHS trusts, and a rank counts trusts of one type;
 #: a bound (rather than the number of rows of the file) still reads a file cut down to some rows.
 MAX_RANK = 1000

@@ -196,7 +196,7 @@ def _csv_rows(p: Path, text: str):
             records.append(rec)
             lines.append(start)
     except csv.Error as exc:  # named at the row where the bad record starts, not where reading gave up
-        unclosed = "field larger than field limit" in str(exc) or "unexpected end" in str(exc)
+        unclosed = ("field larger than field limit" in str(exc) and '"' in text) or "unexpected end" in str(exc)
         raise InputError(_UNCLOSED_QUOTE if unclosed else f"not a well-formed CSV file ({exc})", file=p,
                          row=prev + 1) from None
     if header is None:
@@ -318,7 +318,10 @@ def _numbers(raw: pd.DataFrame, col: str, problems: Problems, *, allow_suppresse
     vals = pd.to_numeric(s.where(~blank, None), errors="coerce").to_numpy(dtype=float, copy=True)
     bad = np.isnan(vals) & ~blank
     if bad.any():  # a second try, on the few cells that need it: thousands separators, "%" signs
-        retry = s[bad].str.replace(",", "", regex=False).str.rstrip("%").str.strip()
+        retry = s[bad].str.rstrip("%").str.strip()
+        # commas only as thousands separators ("1,234.5"): "6,5" is a decimal comma, not 65
+        retry = retry.where(~retry.str.contains(",", regex=False) | retry.str.fullmatch(guards.THOUSANDS),
+                            "not a number").str.replace(",", "", regex=False)
         vals[bad] = pd.to_numeric(retry, errors="coerce").to_numpy(dtype=float)
         bad = np.isnan(vals) & ~blank
     vals = guards.refuse_non_finite(raw, col, vals, problems)  # inf, 1e309, beyond any NOF figure

@@ -354,13 +354,38 @@ def yaml_error_text(path, exc) -> str:
     return f"{path}{where}: not valid YAML: {' '.join(str(problem).split())}"
 
 
+#: Most values a preset or scenario space may hold, counting each use of a YAML alias: a few
+#: hundred in the shipped files. Aliases of aliases ("billion laughs") would otherwise expand to
+#: billions when the preset is printed or fingerprinted.
+MAX_YAML_NODES = 100_000
+
+
+def _check_node_count(data, p, what: str) -> None:
+    stack, seen = [data], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_YAML_NODES:
+            raise MethodError(f"{p}: more than {MAX_YAML_NODES:,} values (counting each use of a YAML alias): "
+                              f"not a {what} file")
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+
+
 def read_yaml(path, what: str):
     """Parse a YAML file, raising :class:`MethodError` (one line) when it cannot be read or parsed."""
     p = Path(path)
     if p.is_dir():
         raise MethodError(f"{p} is a folder, not a {what} file")
+    from .files import read_input_bytes
+
     try:
-        return yaml.load(p.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+        data = yaml.load(read_input_bytes(p, what=f"{what} file").decode("utf-8"), Loader=YAML_LOADER)
+        _check_node_count(data, p, what)
+        return data
     except yaml.YAMLError as exc:
         raise MethodError(yaml_error_text(p, exc)) from None
     except UnicodeDecodeError:
