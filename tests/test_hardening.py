@@ -535,3 +535,17 @@ def test_non_finite_value_check_keeps_good_files_identical(run_cli):
     a = run_cli("table", AMB, *Q3B)
     b = run_cli("table", AMB, *Q3B)
     assert a[0] == 0 and a[1] == b[1] and np.all([line.count(",") for line in a[1].splitlines()])
+
+
+def test_the_real_data_extract_refuses_non_finite_values(shared_data, tmp_path):
+    from nhs_league.realdata import EXTRACT_FILE, EXTRACT_FOLDER, read_extract
+
+    raw = pd.read_csv(shared_data / EXTRACT_FOLDER / EXTRACT_FILE, dtype=str, keep_default_na=False)
+    col = next(c for c in raw.columns if c.lower().startswith("of") and raw[c].ne("").any())
+    i = int(np.flatnonzero(raw[col].ne("").to_numpy())[0])
+    raw.loc[i, col] = "1e309"
+    p = tmp_path / EXTRACT_FILE
+    raw.to_csv(p, index=False)
+    with pytest.raises(InputError) as e:
+        read_extract(p)
+    assert (e.value.row, e.value.column) == (i + 2, col) and "not a finite number" in e.value.message
