@@ -549,3 +549,14 @@ def test_the_real_data_extract_refuses_non_finite_values(shared_data, tmp_path):
     with pytest.raises(InputError) as e:
         read_extract(p)
     assert (e.value.row, e.value.column) == (i + 2, col) and "not a finite number" in e.value.message
+
+
+@pytest.mark.parametrize("text", ["inf", "1e309", "1,5"])
+def test_a_denominators_table_refuses_non_finite_and_decimal_commas(tmp_path, text):
+    from nhs_league.uncertainty import read_denominators
+
+    p = tmp_path / "den.csv"
+    p.write_text(f"Trust_code,Metric_ID,Denominator\nR1,OF0023,1200\nR2,OF0023,{text if ',' not in text else chr(34) + text + chr(34)}\n")
+    with pytest.raises(InputError) as e:
+        read_denominators(p)
+    assert (e.value.row, e.value.column) == (3, "Denominator")
