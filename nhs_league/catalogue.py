@@ -12,7 +12,11 @@ trust_types    ``;``-separated: acute, mental-health-and-community, ambulance
 domain         access, effectiveness_experience, patient_safety, people_workforce,
                finance_productivity
 better         ``higher`` or ``lower``
-rule           ``continuous`` (rank-based 1-4), ``finance_position`` (discrete bands),
+rule           ``continuous`` (rank-based 1-4 between the manual's bookends; rule_params
+               ``standard`` / ``floor`` and ``population``, the trust types NHS England
+               ranks together), ``finance_lookup`` (combined finance score from the band
+               scores of its two inputs through a lookup table), ``finance_position`` (an
+               older additive finance rule, kept for comparison),
                ``published`` (rule unknown: take the published OF1### score),
                ``input`` (used by another metric's rule, not scored alone),
                ``contextual`` (published, never scored)
@@ -75,13 +79,17 @@ DOMAIN_SCORE_IDS = {
 DOMAIN_SEGMENT_IDS = {k: "OF41" + v[4:] for k, v in DOMAIN_SCORE_IDS.items()}
 ADJUSTED_SEGMENT_ID = "OF5000"
 AVERAGE_SCORE_ID = "OF5002"
+UNADJUSTED_SEGMENT_ID = "OF5003"
+DEFICIT_FLAG_ID = "OF5004"
+FINAL_SEGMENT_ID = "OF5005"  # segment after the segment-5 (intensive support) override, Q1-Q2 2025/26
 RSP_FLAG_ID = "OF5007"
 SUMMARY_IDS = frozenset(
-    [ADJUSTED_SEGMENT_ID, "OF5001", AVERAGE_SCORE_ID, RSP_FLAG_ID, *DOMAIN_SCORE_IDS.values(),
+    [ADJUSTED_SEGMENT_ID, "OF5001", AVERAGE_SCORE_ID, UNADJUSTED_SEGMENT_ID, DEFICIT_FLAG_ID,
+     FINAL_SEGMENT_ID, RSP_FLAG_ID, *DOMAIN_SCORE_IDS.values(),
      *DOMAIN_SEGMENT_IDS.values(), "OF4001", "OF4101"]
 )
-RULES = ("continuous", "finance_position", "published", "input", "contextual")
-SCORED_RULES = ("continuous", "finance_position", "published")
+RULES = ("continuous", "finance_position", "finance_lookup", "published", "input", "contextual")
+SCORED_RULES = ("continuous", "finance_position", "finance_lookup", "published")
 COLUMNS = [
     "metric_id", "score_id", "name", "trust_types", "domain", "better", "rule", "rule_params",
     "units", "distribution", "scale", "lower_bound", "upper_bound", "not_for_subtypes", "source",
@@ -107,6 +115,10 @@ def _check(cat: pd.DataFrame, path) -> pd.DataFrame:
         for t in r["trust_types"]:
             if t not in TRUST_TYPES:
                 raise InputError(f"unknown trust type {t!r}", file=path, row=row, column="trust_types")
+        pop = r["rule_params"].get("population") if isinstance(r["rule_params"], dict) else None
+        if pop is not None and (not isinstance(pop, list) or any(t not in TRUST_TYPES for t in pop)):
+            raise InputError(f"rule_params population must be a list of trust types from {TRUST_TYPES}",
+                             file=path, row=row, column="rule_params")
         if r["distribution"] not in ("binomial", "poisson", "none"):
             raise InputError("distribution must be binomial, poisson or none",
                              file=path, row=row, column="distribution")
@@ -250,6 +262,13 @@ def metrics_for(catalogue: pd.DataFrame, trust_type: str, *, scored_only=True) -
     if scored_only:
         mask &= catalogue["rule"].isin(SCORED_RULES)
     return catalogue[mask]
+
+
+def population_of(row) -> tuple[str, ...]:
+    """The trust types NHS England scores a metric across (``rule_params.population``), or ``()``
+    when it is scored within each trust type."""
+    p = row["rule_params"] if isinstance(row["rule_params"], dict) else {}
+    return tuple(p.get("population") or ())
 
 
 def score_id_map(catalogue: pd.DataFrame) -> dict[str, str]:

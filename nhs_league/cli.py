@@ -8,7 +8,8 @@ function. Whatever goes wrong ends as one line on standard error, without a trac
 * errors from the system (disk full, permission denied, a read-only file system, a file that
   vanished: any :class:`OSError`) and a run that does not fit in memory (:class:`MemoryError`)
   exit 2 too, and no output is left half-written (:mod:`nhs_league.files` writes atomically);
-* anything else is a defect of this program: one line saying so, exit 1.
+* anything else is a defect of this program: one line saying so, exit 70 (``EX_SOFTWARE`` of
+  BSD's sysexits.h; not 1, which ``backtest`` uses for "a figure does not match").
 
 ``--debug`` (before or after the command name), or the environment variable
 ``NHS_LEAGUE_DEBUG=1``, shows the traceback as well. Every command, including ones added
@@ -26,8 +27,9 @@ import traceback
 from . import __version__
 from .errors import NHSLeagueError, ProblemList
 
-COMMANDS = ["table", "validate", "synth", "ranks", "sensitivity", "report"]
+COMMANDS = ["table", "validate", "backtest", "synth", "ranks", "sensitivity", "report"]
 DEBUG_ENV = "NHS_LEAGUE_DEBUG"
+EXIT_DEFECT = 70  # EX_SOFTWARE: an internal error (a bug), as opposed to bad input (2)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,7 +128,7 @@ def main(argv=None) -> int:
         print(f"nhs-league: internal error: {type(exc).__name__}{': ' + msg if msg else ''} (a bug in "
               f"nhs-league; run again with --debug for the traceback)", file=sys.stderr)
         _traceback(debug)
-        return 1
+        return EXIT_DEFECT
 
 
 def _quiet_stdout() -> None:

@@ -6,8 +6,9 @@ output records ``method.label``, the name and a fingerprint of the settings, wit
 when a preset carries a built-in preset's name but other settings (and the manifest records
 the whole preset).
 
-``default_method_for(quarter)`` picks the preset NHS England used for a quarter: the Q1
-2025/26 quartile rule, or the fixed cut-offs from Q2 2025/26 on.
+``default_method_for(quarter)`` picks the preset NHS England used for a quarter: each 2025/26
+quarter has its own preset (``nof-2025-26-q1`` ... ``-q4``), because the segment cut-offs move
+from quarter to quarter.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ CHOICES = {
     ("segmentation", "boundary"): ("better", "worse"),
     ("override", "deficit"): ("published_flag_else_metrics", "metrics", "published_flag"),
     ("segment5", "source"): ("flag", "list", "none"),
-    ("segment5", "in_league_table"): ("last", "exclude"),
+    ("segment5", "in_league_table"): ("as_scored", "last", "exclude"),
     ("league", "ranking"): ("competition",),
 }
 QUANTILE_METHODS = (
@@ -118,6 +119,15 @@ class Text:
 
 
 @dataclass(frozen=True)
+class TextList:
+    """A list of text values (Metric_IDs, ODS codes); empty is allowed."""
+
+    def check(self, value, where: str):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise MethodError(f"{where} must be a list of text items (e.g. [OF0005]), got {value!r}")
+
+
+@dataclass(frozen=True)
 class Checked:
     """A value with its own check elsewhere in :class:`Method` (choices, cut-offs, weights)."""
 
@@ -136,7 +146,7 @@ def _span(low, high, high_open=False) -> str:
 #: method setting, add its key here and read it where it is applied.
 SCHEMA: dict[str, dict[str, object]] = {
     "scoring": {"continuous": Checked(), "ties": Checked(), "min_trusts": Whole(2),
-                "published_scores": Checked()},
+                "published_scores": Checked(), "published_as_rounded": TextList()},
     "average": {"aggregation": Checked(), "trim": Real(0.0, 0.5, high_open=True), "weights": Checked(),
                 "decimals": Whole(0, 12), "rounding": Checked()},
     "segmentation": {"rule": Checked(), "cutoffs": Checked(), "quantile_method": Checked(),
@@ -429,8 +439,14 @@ def load_method(name_or_path) -> Method:
 
 
 def default_method_for(quarter) -> Method:
-    """The preset NHS England used for a quarter: quartiles in Q1 2025/26, cut-offs after."""
+    """The preset NHS England used for a quarter: ``nof-2025-26-qN`` for quarter N of 2025/26 (each
+    with the cut-offs that quarter's published segments pin), else the generic ``nof-2025-26``.
+
+    >>> default_method_for("2025Q4").cutoffs
+    (2.02, 2.29, 2.57)
+    """
     q = Quarter.parse(quarter)
-    if q == Quarter(2025, 1):
-        return load_method("nof-2025-26-q1")
+    name = f"nof-2025-26-q{q.q}"
+    if q.year == 2025 and (PRESET_DIR / f"{name}.yaml").exists():
+        return load_method(name)
     return load_method("nof-2025-26")

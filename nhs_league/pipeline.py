@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .catalogue import DOMAINS, RSP_FLAG_ID, load_catalogue, metrics_for, score_id_map
+from .catalogue import (ADJUSTED_SEGMENT_ID, AVERAGE_SCORE_ID, DEFICIT_FLAG_ID, DOMAIN_SCORE_IDS,
+                        DOMAIN_SEGMENT_IDS, DOMAINS, FINAL_SEGMENT_ID, RSP_FLAG_ID, UNADJUSTED_SEGMENT_ID,
+                        load_catalogue, metrics_for, population_of, score_id_map)
 from .errors import InputError, MethodError
 from .io import TRUST_TYPE_LABELS, Inputs, rows_for
 from .league import league_ranks
 from .methods import Method
-from .scoring import CONTINUOUS_RULES, aggregate_scores, finance_position_scores, round_scores
+from .scoring import (CONTINUOUS_RULES, aggregate_scores, bookend_scores, finance_lookup_scores,
+                      finance_position_scores, round_scores, unround_on_grid)
 from .segmentation import (apply_override, apply_segment5, cutoff_segments, deficit_from_metrics,
                            quartile_segments)
 
@@ -52,6 +55,40 @@ class Panel:
     published_league: pd.DataFrame | None = None  # the published league rows, indexed like trusts
     synthetic: bool = False
     notes: list = field(default_factory=list)
+    ranks: np.ndarray | None = None  # (n, m) the data file's Rank (NHS England's order), NaN = none
+    peers: np.ndarray | None = None  # (k, m) values of other trust types' trusts scored with these
+    population_complete: np.ndarray | None = None  # (m,) the whole scoring population is in the input
+    published_unrounded: np.ndarray | None = None  # (n, m) published scores put back on their rank grid
+    published_inputs: dict = field(default_factory=dict)  # input metric_id -> (n,) published band score
+    published_results: pd.DataFrame | None = None  # OF5000/2/3/4/5, OF4xxx rows of the data file
+    input_params: dict = field(default_factory=dict)  # input metric_id -> its catalogue rule_params
+    grid_metrics: list = field(default_factory=list)  # metrics whose published scores were put on their grid
+
+    def subset(self, mask) -> "Panel":
+        """The same panel restricted to the trusts where ``mask`` is true (a peer-set choice)."""
+        from dataclasses import replace
+
+        mask = np.asarray(mask, dtype=bool)
+        if mask.all():
+            return self
+        cut = (lambda a: None if a is None else a[mask])
+        return replace(
+            self, trusts=self.trusts[mask], values=self.values[mask], published=self.published[mask],
+            numerators=self.numerators[mask], denominators=self.denominators[mask],
+            inputs={k: v[mask] for k, v in self.inputs.items()}, deficit_flag=self.deficit_flag[mask],
+            intensive_support=self.intensive_support[mask],
+            published_league=None if self.published_league is None else self.published_league[mask],
+            ranks=cut(self.ranks), published_unrounded=cut(self.published_unrounded),
+            published_inputs={k: v[mask] for k, v in self.published_inputs.items()},
+            published_results=None if self.published_results is None else self.published_results[mask])
+
+    @property
+    def rule_param_array(self):
+        """(standard, floor) per scored metric, NaN where the catalogue gives none."""
+        prm = [p if isinstance(p, dict) else {} for p in self.metrics["rule_params"]]
+        std = np.array([float(p.get("standard", np.nan)) for p in prm])
+        flr = np.array([float(p.get("floor", np.nan)) for p in prm])
+        return std, flr
 
     @property
     def n(self) -> int:
@@ -134,6 +171,9 @@ def build_panel(inputs: Inputs, quarter: str, trust_type: str, *, catalogue=None
     present = set(rows["metric_id"])
     sid = score_id_map(catalogue)
     present_scored = {sid[x] for x in present if x in sid} | present
+    for mid, prm in zip(scored["metric_id"], scored["rule_params"]):  # a derived score needs only its inputs
+        if isinstance(prm, dict) and prm.get("planned_metric") in present:
+            present_scored.add(mid)
     scored = scored[scored["metric_id"].isin(present_scored)]
     notes = []
     listed = set(metrics_for(catalogue, trust_type, scored_only=False)["metric_id"])  # once, not per metric
@@ -152,16 +192,90 @@ def build_panel(inputs: Inputs, quarter: str, trust_type: str, *, catalogue=None
     input_ids = list(metrics_for(catalogue, trust_type, scored_only=False).query("rule == 'input'")["metric_id"])
     inputs_arr = {k: _pivot(rows, trusts.index, [k], "value")[:, 0] for k in input_ids}
     rsp = _pivot(rows, trusts.index, [RSP_FLAG_ID], "value")[:, 0]
-    flag = pd.array([pd.NA] * len(trusts), dtype="boolean")
+    results = _published_results(rows, trusts.index)
+    flag_values = results[DEFICIT_FLAG_ID].to_numpy()
+    flag = pd.array(np.where(np.isnan(flag_values), None, flag_values == 1), dtype="boolean")
     pub = None
     if len(lrows):
         pub = lrows.drop_duplicates("trust_code").set_index("trust_code").reindex(trusts.index)
-        flag = pd.array(pub["in_deficit"].to_numpy(), dtype="boolean")
+        league_flag = pd.array(pub["in_deficit"].to_numpy(), dtype="boolean")
+        flag = pd.array(np.where(np.asarray(league_flag.isna(), bool), flag, league_flag), dtype="boolean")
+    ranks = _pivot(rows, trusts.index, mids, "published_rank") if "published_rank" in rows else None
+    inv_sid = {v: k for k, v in sid.items()}
+    pub_inputs = {k: _pivot(rows, trusts.index, [inv_sid[k]], "value")[:, 0] for k in input_ids if k in inv_sid}
     panel = Panel(quarter, trust_type, trusts, scored.copy(), values, published, num, den, inputs_arr,
-                  flag, np.nan_to_num(rsp) == 1, pub, inputs.synthetic, notes)
+                  flag, np.nan_to_num(rsp) == 1, pub, inputs.synthetic, notes, ranks=ranks,
+                  published_inputs=pub_inputs, published_results=results,
+                  input_params={k: catalogue.loc[k, "rule_params"] for k in input_ids})
+    _attach_population(panel, inputs, quarter)
     if require_metrics:
         _check_scoreable(panel)
     return panel
+
+
+RESULT_IDS = [ADJUSTED_SEGMENT_ID, AVERAGE_SCORE_ID, UNADJUSTED_SEGMENT_ID, DEFICIT_FLAG_ID, FINAL_SEGMENT_ID,
+              *DOMAIN_SCORE_IDS.values(), *DOMAIN_SEGMENT_IDS.values()]
+
+
+def _published_results(rows: pd.DataFrame, trusts: pd.Index) -> pd.DataFrame:
+    """The data file's published results (OF5000/2/3/4/5, OF4xxx), one column each, NaN = none."""
+    arr = _pivot(rows, trusts, RESULT_IDS, "value")
+    return pd.DataFrame(arr, index=trusts, columns=RESULT_IDS)
+
+
+def _attach_population(panel: Panel, inputs: Inputs, quarter: str) -> None:
+    """Scoring populations: peers of other trust types, and published scores on their grid.
+
+    A metric NHS England scores across several trust types (catalogue ``population``) is
+    recomputed across them when the input holds every one of those types for the quarter
+    (``peers``). Otherwise its population is incomplete: the published score is used where the
+    file has one, put back on the rank grid it was rounded from (``published_unrounded``).
+    """
+    m = inputs.metrics
+    mids = panel.metric_ids
+    here = m[m["quarter"].isin([quarter, ""])] if len(m) else m
+    held = set(here["trust_type"]) if len(here) else set()
+    complete = np.ones(len(mids), bool)
+    peer_types = set()
+    for j, (_, row) in enumerate(panel.metrics.iterrows()):
+        pop = population_of(row)
+        if pop:
+            complete[j] = set(pop) <= held
+            if complete[j]:
+                peer_types |= set(pop) - {panel.trust_type}
+    panel.population_complete = complete
+    peers = np.zeros((0, len(mids)))
+    if peer_types:
+        prow = here[here["trust_type"].isin(peer_types)]
+        codes = pd.Index(sorted(set(prow["trust_code"])))
+        peers = _pivot(prow, codes, mids, "value")
+        for j, (_, row) in enumerate(panel.metrics.iterrows()):  # a peer counts only for metrics scored with it
+            own = set(population_of(row)) - {panel.trust_type}
+            types = prow.drop_duplicates("trust_code").set_index("trust_code").reindex(codes)["trust_type"]
+            peers[~types.isin(own).to_numpy(), j] = np.nan
+    panel.peers = peers
+    std, flr = panel.rule_param_array
+    unr = panel.published.copy()
+    short = []
+    for j in np.flatnonzero(~complete & (panel.metrics["rule"].to_numpy() == "continuous")):
+        lo = 2.0 if not np.isnan(std[j]) else 1.0
+        hi = 3.0 if not np.isnan(flr[j]) else 4.0
+        unr[:, j], _ = unround_on_grid(panel.published[:, j], lo=lo, hi=hi)
+        short.append(mids[j])
+    panel.published_unrounded = unr
+    panel.grid_metrics = short
+    with_pub = [m for m in short if not np.isnan(panel.published[:, mids.index(m)]).all()]
+    without = [m for m in short if m not in with_pub]
+    if with_pub:
+        panel.notes.append(
+            f"{', '.join(with_pub)}: NHS England scores these across trust types and the input holds only part of "
+            f"that population for {quarter}, so the published scores are used (give every trust type's data "
+            "file to recompute them)")
+    if without:
+        panel.notes.append(
+            f"{', '.join(without)}: NHS England scores these across trust types; the input holds only part of that "
+            f"population for {quarter} and no published scores, so they are scored within the trust type "
+            "(give every trust type's data file to score them as NHS England does)")
 
 
 def _no_rows(inputs: Inputs, quarter: str, trust_type: str, where: str) -> InputError:
@@ -190,6 +304,10 @@ def _check_scoreable(panel: Panel) -> None:
 def metric_scores(panel: Panel, method: Method, values=None) -> np.ndarray:
     """The 1-4 score of every trust on every metric, ``(..., n, m)``; NaN = not scored.
 
+    Scores are unrounded (NHS England averages unrounded scores). With ``values`` None the
+    point estimate ranks on the data file's ``Rank`` where it is complete (NHS England's own
+    order of unrounded values); replicated ``values`` are ranked as given.
+
     Examples
     --------
     >>> from nhs_league.sensitivity import example_panel
@@ -198,24 +316,70 @@ def metric_scores(panel: Panel, method: Method, values=None) -> np.ndarray:
     >>> bool(np.nanmin(sc) >= 1 and np.nanmax(sc) <= 4)
     True
     """
-    v = panel.values if values is None else np.asarray(values, dtype=float)
+    return _scores_and_source(panel, method, values)[0]
+
+
+def _scores_and_source(panel: Panel, method: Method, values=None):
+    """Scores ``(..., n, m)`` and where each came from: ``(n, m)`` True = the published score."""
+    point = values is None
+    v = panel.values if point else np.asarray(values, dtype=float)
     sc = method.settings["scoring"]
     rules = panel.metrics["rule"].to_numpy()
     out = np.full(v.shape, np.nan)
+    n = panel.n
     cont = rules == "continuous"
+    min_trusts = int(sc.get("min_trusts", 2))
+    complete = panel.population_complete if panel.population_complete is not None else np.ones(len(rules), bool)
+    peers = panel.peers if panel.peers is not None and panel.peers.size else None
     if cont.any():
-        fn = CONTINUOUS_RULES[sc["continuous"]]
-        out[..., cont] = fn(v[..., cont], panel.higher_is_better[cont], min_trusts=int(sc.get("min_trusts", 2)))
+        hib = panel.higher_is_better[cont]
+        vv = v[..., cont]
+        if peers is not None:  # the whole scoring population: this type's trusts, then the peers
+            p = np.broadcast_to(peers[:, cont], vv.shape[:-2] + peers[:, cont].shape)
+            vv = np.concatenate([vv, p], axis=-2)
+        if sc["continuous"] == "rank":
+            std, flr = panel.rule_param_array
+            order = None
+            if point and panel.ranks is not None and peers is None:
+                r = panel.ranks[:, cont]
+                full = np.all(np.isnan(r) == np.isnan(vv), axis=0)  # the file ranks every trust it scores
+                order = np.where(full, r, np.where(panel.higher_is_better[cont], -vv, vv))
+            res = bookend_scores(vv, hib, standard=std[cont], floor=flr[cont], order=order, min_trusts=min_trusts)
+        else:
+            res = CONTINUOUS_RULES[sc["continuous"]](vv, hib, min_trusts=min_trusts)
+        out[..., cont] = res[..., :n, :]
     for j in np.flatnonzero(rules == "finance_position"):
         p = dict(panel.metrics["rule_params"].iloc[j])
         variance = panel.inputs.get(p.pop("variance_metric", "OF0081"), np.full(panel.n, np.nan))
         out[..., j] = finance_position_scores(v[..., j], variance, **p)
+    for j in np.flatnonzero(rules == "finance_lookup"):
+        out[..., j] = finance_parts(panel, j)[0]
     pub = sc["published_scores"]
+    used = np.zeros((n, len(rules)), bool)
     if pub != "never":
         take = (rules == "published") if pub == "where_no_rule" else np.ones(len(rules), bool)
-        use = take & ~np.isnan(panel.published)
-        out = np.where(use, panel.published, out)
-    return out
+        take = take | (cont & ~complete)  # NHS England's population is not all in the input
+        published = panel.published_unrounded if panel.published_unrounded is not None else panel.published
+        as_published = [mid in set(sc.get("published_as_rounded") or ()) for mid in panel.metric_ids]
+        published = np.where(np.array(as_published, bool), panel.published, published)
+        used = take & ~np.isnan(published)
+        out = np.where(used, published, out)
+    return out, used
+
+
+def finance_parts(panel: Panel, j: int):
+    """(combined score, planned band score, variance band score) of finance_lookup metric ``j``."""
+    p = panel.metrics["rule_params"].iloc[j]
+    edges = {}
+    for key in ("planned_metric", "variance_metric"):  # the inputs' band edges live on their own rows
+        mid = p[key]
+        edges[key] = (panel.input_params.get(mid) or {}).get("edges")
+        if edges[key] is None:
+            raise MethodError(f"catalogue: {mid} (an input of {panel.metric_ids[j]}) has no band edges")
+    planned = panel.inputs.get(p["planned_metric"], np.full(panel.n, np.nan))
+    variance = panel.inputs.get(p["variance_metric"], np.full(panel.n, np.nan))
+    return finance_lookup_scores(planned, variance, planned_edges=edges["planned_metric"],
+                                 variance_edges=edges["variance_metric"], table=p["table"])
 
 
 def domain_weights(have: np.ndarray, domain_index: np.ndarray, weights, metric_ids) -> np.ndarray:
@@ -254,11 +418,15 @@ def classify(average, in_deficit, intensive_support, method: Method) -> dict:
         raw = quartile_segments(avg, method=seg_s["quantile_method"], boundary=seg_s["boundary"])
     adj = apply_override(raw, in_deficit, cap=int(s["override"]["cap"]), enabled=bool(s["override"]["enabled"]))
     seg5_src = s["segment5"]["source"]
-    if seg5_src != "none":
-        adj = apply_segment5(adj, intensive_support)
-    ranked = adj if s["segment5"]["in_league_table"] == "last" else np.where(adj == 5, 0, adj)
+    final = apply_segment5(adj, intensive_support) if seg5_src != "none" else adj
+    place = s["segment5"]["in_league_table"]
+    if place == "as_scored":  # the league shows segments 1-4; segment 5 is reported beside it [D]
+        ranked = adj
+    else:
+        adj = final
+        ranked = adj if place == "last" else np.where(adj == 5, 0, adj)
     rank = league_ranks(ranked, avg, decimals=method.decimals)
-    return {"average_2dp": avg, "raw_segment": raw, "segment": adj, "rank": rank}
+    return {"average_2dp": avg, "raw_segment": raw, "segment": adj, "final_segment": final, "rank": rank}
 
 
 def compute(panel: Panel, method: Method, values=None, *, scores=None) -> dict:
@@ -354,6 +522,7 @@ def league_table(panel: Panel, method: Method, result: dict | None = None) -> pd
         "Trust_in_financial_deficit": np.where(deficit, "Yes", "No"),
         "Deficit_source": source,
         "Segment": r["segment"],
+        "Final_segment": r["final_segment"],
         "Rank": r["rank"],
     })
     for k, d in enumerate(DOMAINS):

@@ -78,6 +78,114 @@ def continuous_scores(values, higher_is_better, *, min_trusts: int = 2) -> np.nd
     return np.where(n >= min_trusts, score, np.nan)
 
 
+def bookend_scores(values, higher_is_better, *, standard=None, floor=None, order=None,
+                   min_trusts: int = 2) -> np.ndarray:
+    """The 2025/26 manual's continuous rule with its bookends [C], per metric (last axis).
+
+    * ``standard`` (per metric, NaN = none): trusts meeting it (at least as good) score 1.00;
+      the others are spread between 2.00 and 4.00;
+    * ``floor`` (per metric, NaN = none): trusts failing it (worse) score 4.00; the others are
+      spread between 1.00 and 3.00;
+    * otherwise the trusts are spread between 1.00 and 4.00.
+
+    "Spread" is by position [C]: the trusts between the bookends are ranked in the better
+    direction, ties taking the best rank of their cluster ("min"), and scored
+    ``lo + (hi - lo) (rank - 1) / (N - 1)`` with ``N`` the number of them. Scores are not
+    rounded here (NHS England averages unrounded scores [D]). ``order`` (same shape as
+    ``values``, smaller = better, NaN = none), when given, replaces the values as the ranking
+    key: the official files' ``Rank`` column keeps NHS England's order of unrounded values,
+    which the 2-dp ``Value`` loses [D].
+
+    Examples
+    --------
+    >>> v = np.array([[95.0], [80.0], [60.0], [75.0], [np.nan]])
+    >>> bookend_scores(v, [True], floor=[70.0]).ravel().tolist()
+    [1.0, 2.0, 4.0, 3.0, nan]
+    >>> bookend_scores(v, [True], standard=[90.0]).ravel().tolist()
+    [1.0, 2.0, 4.0, 3.0, nan]
+    """
+    v = np.asarray(values, dtype=float)
+    m = v.shape[-1]
+    hib = np.broadcast_to(np.asarray(higher_is_better, dtype=bool), (m,))
+    std = np.full(m, np.nan) if standard is None else np.asarray(standard, dtype=float)
+    flr = np.full(m, np.nan) if floor is None else np.asarray(floor, dtype=float)
+    key = _oriented(v, hib)
+    have = ~np.isnan(key)
+    with np.errstate(invalid="ignore"):
+        meets = have & ~np.isnan(std) & (key <= np.where(hib, -std, std))
+        fails = have & ~np.isnan(flr) & (key > np.where(hib, -flr, flr))
+    mid = have & ~meets & ~fails
+    k = key if order is None else np.asarray(order, dtype=float)
+    rank = competition_rank(np.where(mid, k, np.nan), axis=-2)
+    n_mid = mid.sum(axis=-2, keepdims=True)
+    lo = np.where(~np.isnan(std), 2.0, 1.0)
+    hi = np.where(~np.isnan(flr), 3.0, 4.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.where(n_mid > 1, lo + (hi - lo) * (rank - 1.0) / (n_mid - 1.0), lo)
+    score = np.where(meets, 1.0, np.where(fails, 4.0, np.where(mid, spread, np.nan)))
+    n = have.sum(axis=-2, keepdims=True)
+    return np.where(n >= min_trusts, score, np.nan)
+
+
+def unround_on_grid(scores, *, lo: float = 1.0, hi: float = 4.0, decimals: int = 2, n_min: int = 2,
+                    n_max: int = 300) -> tuple[np.ndarray, int | None]:
+    """Recover unrounded rank scores from published 2-dp scores of one metric.
+
+    A rank score is ``lo + (hi - lo) k / (N - 1)`` for an integer position ``k``. Given the
+    published scores (NaN = none; scores outside ``[lo, hi]`` are bookend scores and are kept),
+    find the smallest ``N`` (``n_min`` to ``n_max``) whose grid, rounded to ``decimals``,
+    holds every published score, and return the scores on that grid with ``N``. Where no
+    ``N`` fits (or the grid is finer than the rounding, ``N > n_max``) the scores come back as
+    they are, with ``None``. Used where NHS England scored a metric among trusts the input does
+    not hold: the published score is then the only source, and its unrounded value is what
+    NHS England averaged.
+
+    >>> exact = 1 + 3 * np.arange(46) / 45          # 46 trusts, evenly spread
+    >>> s, n = unround_on_grid(round_scores(exact))  # published to 2 dp
+    >>> n, bool(np.allclose(s, exact))
+    (46, True)
+    """
+    s = np.asarray(scores, dtype=float)
+    inside = ~np.isnan(s) & (s >= lo - 1e-9) & (s <= hi + 1e-9)
+    x = s[inside]
+    if x.size == 0:
+        return s.copy(), None
+    f = 10.0 ** decimals
+    lo_n = max(n_min, 2)
+    big_n = np.arange(lo_n, n_max + 1, dtype=float)[:, None]
+    k = np.round((x[None, :] - lo) * (big_n - 1) / (hi - lo))
+    grid = lo + (hi - lo) * k / (big_n - 1)
+    fits = np.all(np.abs(np.floor(grid * f + 0.5 + 1e-9) / f - x[None, :]) < 0.5 / f * 1e-3, axis=1)
+    if not fits.any():
+        return s.copy(), None
+    i = int(np.argmax(fits))
+    out = s.copy()
+    out[inside] = grid[i]
+    return out, int(big_n[i, 0])
+
+
+def finance_lookup_scores(planned, variance, *, planned_edges, variance_edges, table) -> tuple:
+    """Combined finance score (OF1080) from the two band scores, through a lookup table [D].
+
+    ``planned`` (OF0079) and ``variance`` (OF0081) are each scored 1 + the number of their
+    ``*_edges`` they fall below (OF1079, OF1081); ``table[a - 1][b - 1]`` is the combined score.
+    Returns ``(combined, planned_band, variance_band)``; NaN where either input is missing.
+
+    >>> c, a, b = finance_lookup_scores(np.array([0.5, -1.2, 1.0]), np.array([-0.7, 0.0, np.nan]),
+    ...     planned_edges=[0, -1, -2], variance_edges=[0, -0.5, -1],
+    ...     table=[[1, 1, 2, 3], [2, 3, 3, 4], [2, 3, 3, 4], [2, 3, 4, 4]])
+    >>> c.tolist(), a.tolist(), b.tolist()
+    ([2.0, 2.0, nan], [1.0, 3.0, 1.0], [3.0, 1.0, nan])
+    """
+    a = banded_scores(planned, planned_edges)
+    b = banded_scores(variance, variance_edges)
+    t = np.asarray(table, dtype=float)
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    ia = np.where(ok, a, 1).astype(int) - 1
+    ib = np.where(ok, b, 1).astype(int) - 1
+    return np.where(ok, t[ia, ib], np.nan), a, b
+
+
 def zscore_scores(values, higher_is_better, *, min_trusts: int = 2, spread: float = 2.0) -> np.ndarray:
     """Alternative rule: z-scores mapped linearly onto 1-4.
 

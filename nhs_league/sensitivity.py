@@ -373,14 +373,7 @@ class SensitivityData:
 
 
 def _subset_panel(panel: Panel, mask: np.ndarray) -> Panel:
-    if mask.all():
-        return panel
-    return replace(
-        panel, trusts=panel.trusts[mask], values=panel.values[mask], published=panel.published[mask],
-        numerators=panel.numerators[mask], denominators=panel.denominators[mask],
-        inputs={k: v[mask] for k, v in panel.inputs.items()}, deficit_flag=panel.deficit_flag[mask],
-        intensive_support=panel.intensive_support[mask],
-        published_league=None if panel.published_league is None else panel.published_league[mask])
+    return panel.subset(mask)
 
 
 def _segment5(panel: Panel, method: Method) -> np.ndarray:
@@ -665,6 +658,7 @@ def example_panel(n: int = 134, seed: int = 0) -> Panel:
     values = lo + (hi - lo) * (0.5 + 0.15 * np.clip(z, -3, 3))
     fin = scored["rule"].to_numpy() == "finance_position"
     values[:, fin] = rng.normal(-0.5, 1.5, (n, fin.sum())).round(2)
+    values[:, scored["rule"].to_numpy() == "finance_lookup"] = np.nan  # derived from its inputs
     not_for = np.array([[s in nf for nf in scored["not_for_subtypes"]] for s in subtypes])
     values[not_for | (rng.random((n, m)) < 0.02)] = np.nan
     pub_rule = scored["rule"].to_numpy() == "published"
@@ -673,10 +667,11 @@ def example_panel(n: int = 134, seed: int = 0) -> Panel:
                                      1, 4).round(2)
     published[np.isnan(values)] = np.nan
     nan = np.full((n, m), np.nan)
-    inputs = {"OF0081": rng.normal(-0.2, 1.0, n).round(2)}
+    inputs = {"OF0079": rng.normal(-0.5, 1.5, n).round(2), "OF0081": rng.normal(-0.2, 1.0, n).round(2)}
     return Panel("2025Q3", "acute", trusts, scored, values, published, nan, nan.copy(), inputs,
                  pd.array([pd.NA] * n, dtype="boolean"), np.zeros(n, bool), None, True,
-                 ["example_panel: random SYNTHETIC values"])
+                 ["example_panel: random SYNTHETIC values"],
+                 input_params={k: cat.loc[k, "rule_params"] for k in inputs})
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,13 +52,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalogue import (ADJUSTED_SEGMENT_ID, AVERAGE_SCORE_ID, DOMAIN_LABELS, DOMAIN_SCORE_IDS,
+from .catalogue import (ADJUSTED_SEGMENT_ID, AVERAGE_SCORE_ID, DEFICIT_FLAG_ID, FINAL_SEGMENT_ID,
+                        UNADJUSTED_SEGMENT_ID, DOMAIN_LABELS, DOMAIN_SCORE_IDS,
                         DOMAIN_SEGMENT_IDS, DOMAINS, RSP_FLAG_ID, TRUST_TYPES, load_catalogue,
                         metrics_for)
 from .files import OutputExistsError, atomic_write_text, csv_text
 from .io import SYNTHETIC_MARK, TRUST_TYPE_LABELS, Inputs
 from .methods import Method, default_method_for
-from .pipeline import build_panel, compute
+from .pipeline import build_panel, compute, finance_parts
 from .quarters import Quarter
 from .scoring import banded_scores, competition_rank, continuous_scores, round_scores
 from .segmentation import apply_override, apply_segment5, quartile_cutoffs
@@ -161,6 +162,11 @@ PROFILES = {
                  sub="Productivity"),
     "OF0086": _P(kind="normal", centre=100.0, spread=8.0, decimals=1, clip=(70, 140), date="annual",
                  annual=True, sub="Productivity"),
+    "OF0041": _P(kind="normal", centre=4.0, spread=8.0, decimals=2, clip=(-40, 60), date="annual",
+                 sub="Children and young people"),
+    # score-only metrics: the official files publish their score (OF1035, OF1067) and no raw value
+    "OF0035": _P(kind="rating", decimals=0, date="survey", annual=True, sub="Patient experience"),
+    "OF0067": _P(kind="rating", decimals=0, date="snapshot", sub="Quality of care"),
     "OF0020": _P(kind="poisson", centre=4.0, spread=1.6, den=1, den_one=True, decimals=0, date="rolling12",
                  sub="Infection prevention"),
     "OF0048": _P(kind="poisson", centre=1.2, spread=0.25, den=30, date="rolling12", sub="Infection prevention"),
@@ -642,7 +648,7 @@ def likely_ranges(result: dict, method: Method) -> tuple[np.ndarray, np.ndarray,
     for bound in (lo, hi):
         sb = apply_override(_segment_at(bound, cuts, boundary), result["in_deficit"],
                             cap=int(s["override"]["cap"]), enabled=bool(s["override"]["enabled"]))
-        if s["segment5"]["source"] != "none":
+        if s["segment5"]["source"] != "none" and s["segment5"]["in_league_table"] != "as_scored":
             sb = apply_segment5(sb, result["intensive_support"])
         key_b = sb * 10.0 * f + np.rint(bound * f)
         better = key_now[None, :] < key_b[:, None]  # (i, j): trust j ahead of i at i's bound
@@ -686,6 +692,8 @@ def _type_quarter(trust_type: str, trusts: _Trusts, state: _TypeState, q: int, c
     cells: dict[str, _Cells] = {}
     profiles = {}
     for mid, r in rows.iterrows():  # ~30 metrics; each draw is vectorised over trusts
+        if r["rule"] == "finance_lookup":
+            continue  # derived from its inputs (OF0079, OF0081), never drawn
         prof = _profile(mid, trust_type, r)
         profiles[mid] = prof
         c = _draw_metric(mid, prof, r, trusts, state, q, rng, trust_type)
@@ -722,10 +730,17 @@ def _type_quarter(trust_type: str, trusts: _Trusts, state: _TypeState, q: int, c
         _league_rows(trust_type, trusts, res, method, q)
 
 
+def _score_only(r) -> bool:
+    """A metric the official files publish as a score alone (e.g. OF1035): no raw-value row."""
+    return r["rule"] == "published" and r["units"] == "score"
+
+
 def _data_rows(trust_type, trusts, cells, profiles, rows, panel, res, method, q) -> pd.DataFrame:
     parts = []
     for mid, c in cells.items():
         r = rows.loc[mid]
+        if _score_only(r):
+            continue
         prof = profiles[mid]
         idx = np.flatnonzero(c.present)
         v = _parse(c.value[idx])
@@ -755,6 +770,18 @@ def _data_rows(trust_type, trusts, cells, profiles, rows, panel, res, method, q)
                            sub_domain=profiles[mid]["sub"], description=f"{r['name']}: metric score",
                            reporting_date=_reporting_date(profiles[mid]["date"], q), units="score",
                            value=_fmt(s[idx], 2)))
+    # finance, as the official files carry it: the band scores OF1079 / OF1081 and the combined OF1080
+    for j in np.flatnonzero(panel.metrics["rule"].to_numpy() == "finance_lookup"):
+        combined, planned_band, variance_band = finance_parts(panel, j)
+        prm = panel.metrics["rule_params"].iloc[j]
+        for sid, val, desc in (("OF1" + prm["planned_metric"][3:], planned_band, "Planned surplus/deficit: metric score"),
+                               ("OF1" + prm["variance_metric"][3:], variance_band,
+                                "Variance year-to-date to financial plan: metric score"),
+                               (panel.metrics["score_id"].iloc[j], combined, "Combined finance")):
+            idx = np.flatnonzero(~np.isnan(val))
+            parts.append(_rows(trusts, idx, metric_id=sid, domain=DOMAIN_LABELS["finance_productivity"],
+                               sub_domain="Financial position", description=desc,
+                               reporting_date=_reporting_date("plan", q), units="score", value=_fmt(val[idx], 0)))
     qlabel = Quarter(FINANCIAL_YEAR, q).label
     for k, d in enumerate(DOMAINS):
         ds = round_scores(res["domain_scores"][:, k], 2)
@@ -771,8 +798,11 @@ def _data_rows(trust_type, trusts, cells, profiles, rows, panel, res, method, q)
             (ADJUSTED_SEGMENT_ID, "Adjusted segment (after the financial override and intensive support)",
              "segment", _fmt(res["segment"], 0)),
             (AVERAGE_SCORE_ID, "Average metric score", "score", _fmt(res["average_2dp"], 2)),
-            (RSP_FLAG_ID, "Trust in the Recovery Support Programme (intensive support): 1 = yes", "flag",
-             _fmt(res["intensive_support"].astype(float), 0))):
+            (UNADJUSTED_SEGMENT_ID, "Unadjusted segment", "segment", _fmt(res["raw_segment"], 0)),
+            (DEFICIT_FLAG_ID, "Financial override", "flag", _fmt(res["in_deficit"].astype(float), 0)),
+            *([(FINAL_SEGMENT_ID, "Final segment score override", "segment", _fmt(res["final_segment"], 0)),
+               (RSP_FLAG_ID, "Is the organisation in the Recovery Support Programme?", "flag",
+                _fmt(res["intensive_support"].astype(float), 0))] if q <= 2 else [])):
         parts.append(_rows(trusts, allidx, metric_id=mid, domain="Overall", sub_domain="Overall",
                            description=desc, reporting_date=qlabel, units=units, value=val))
     d = pd.concat(parts, ignore_index=True)
@@ -786,6 +816,9 @@ def _data_rows(trust_type, trusts, cells, profiles, rows, panel, res, method, q)
     d.insert(4, "Trust_name", trusts.names[t])
     d["Quarter"] = qlabel
     d["Data_source"] = SYNTHETIC_MARK
+    if q == 4:  # the Q4 release: Quarter first, a byte-order mark (see generate), no row for a missing value
+        d = d[~d["Value"].isin(["", "*"])].reset_index(drop=True)
+        return d[["Quarter"] + [c for c in DATA_COLUMNS_Q3 if c != "Quarter"]]
     return d[DATA_COLUMNS_Q1 if q == 1 else DATA_COLUMNS_Q3]
 
 
@@ -811,6 +844,8 @@ def _league_rows(trust_type, trusts, res, method, q) -> pd.DataFrame:
         "_rank": res["rank"],
     })
     t = t.sort_values(["_rank", "Trust_code"], kind="stable").reset_index(drop=True)
+    if q == 4:  # the Q4 release puts Quarter first
+        return t[["Quarter"] + [c for c in LEAGUE_COLUMNS_Q3 if c != "Quarter"]]
     return t[LEAGUE_COLUMNS_Q1 if q == 1 else LEAGUE_COLUMNS_Q3]
 
 
@@ -854,8 +889,9 @@ def generate(seed: int = DEFAULT_SEED, *, catalogue: pd.DataFrame | None = None)
         for q in (1, 2, 3, 4):
             data, league = _type_quarter(trust_type, trusts[trust_type], state, q, cat, rng)
             data_path, league_path = file_names(q)[trust_type]
-            out[data_path] = csv_text(data)
-            out[league_path] = csv_text(league)
+            bom = "\ufeff" if q == 4 else ""  # the Q4 release's files start with a byte-order mark
+            out[data_path] = bom + csv_text(data)
+            out[league_path] = bom + csv_text(league)
     return dict(sorted(out.items()))
 
 

@@ -150,7 +150,7 @@ def test_full_recompute_runs_on_the_extract_and_labels_it_real(q3_extract):
     t = league_table(panel, NOF)
     assert len(t) == 129 and set(t["Data"]) == {"real"}
     assert t["Published_segment"].notna().all()
-    assert "OF0085" in panel.metric_ids and "OF0079" in panel.metric_ids
+    assert "OF0085" in panel.metric_ids and "OF0080" in panel.metric_ids  # OF0080: combined finance (OF1080)
 
 
 def test_read_extract_reports_a_missing_file(tmp_path):

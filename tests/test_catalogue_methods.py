@@ -4,6 +4,7 @@ import io
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -25,13 +26,16 @@ DOCUMENTED = {
     "OF0010": ({A}, "access", "higher", "continuous"),
     "OF0011": ({A}, "access", "higher", "continuous"),
     "OF0005": ({M}, "access", "lower", "continuous"),
-    "OF0016": ({M}, "access", "higher", "continuous"),
-    "OF0057": ({M}, "access", "higher", "continuous"),
+    # §3 lists these two under access; NHS England's own MH&C file (§4) puts OF0016 in patient safety
+    # and OF0057 in effectiveness and experience, and its domain scores OF4002 / OF4005 need them there
+    "OF0016": ({M}, "patient_safety", "higher", "continuous"),
+    "OF0057": ({M}, "effectiveness_experience", "higher", "continuous"),
     "OF0063": ({M}, "effectiveness_experience", "lower", "continuous"),
     "OF0061": ({A, M}, "patient_safety", "higher", "continuous"),
     "OF0084": ({A, M}, "people_workforce", "higher", "continuous"),
     "OF0082": ({A, M}, "people_workforce", "lower", "continuous"),
     "OF0079": ({A, M, AMB}, "finance_productivity", "higher", "finance"),
+    "OF0080": ({A, M, AMB}, "finance_productivity", "lower", "finance"),
     "OF0081": ({A, M, AMB}, "finance_productivity", "higher", "finance"),
     "OF0085": ({A}, "finance_productivity", "higher", "continuous"),
     "OF0086": ({M}, "finance_productivity", "lower", "continuous"),
@@ -57,26 +61,29 @@ def test_every_documented_metric_is_in_the_catalogue_as_documented(mid):
     elif scoring == "unknown":  # rule unknown: use the published OF1xxx score
         assert row["rule"] == "published"
         assert row["score_id"] == "OF1" + mid[3:]
-    if mid == "OF0079":
-        assert row["rule"] == "finance_position"
-        assert row["rule_params"]["variance_metric"] == "OF0081"
-    if mid == "OF0081":
-        assert row["rule"] == "input"  # scored with OF0079, not alone
+    if mid in ("OF0079", "OF0081"):  # band scores OF1079 / OF1081, not in the average on their own
+        assert row["rule"] == "input" and row["score_id"] == "OF1" + mid[3:]
+        assert len(row["rule_params"]["edges"]) == 3
+    if mid == "OF0080":  # the combined finance score OF1080 counts, from a lookup of the two bands
+        assert row["rule"] == "finance_lookup" and row["score_id"] == "OF1080"
+        assert (row["rule_params"]["planned_metric"], row["rule_params"]["variance_metric"]) == ("OF0079", "OF0081")
+        assert np.asarray(row["rule_params"]["table"]).shape == (4, 4)
 
 
 def test_score_ids_map_back_to_their_metrics():
     m = score_id_map(load_catalogue())
     assert m["OF1023"] == "OF0023" and m["OF1085"] == "OF0085" and m["OF1079"] == "OF0079"
-    assert "OF1081" not in m  # OF0081 has no score row of its own
+    assert m["OF1081"] == "OF0081" and m["OF1080"] == "OF0080"
+    assert m["OF1035"] == "OF0035" and m["OF1067"] == "OF0067"  # score-only metrics
 
 
 def test_metrics_for_a_trust_type_lists_scored_rules_only():
     cat = load_catalogue()
     acute = metrics_for(cat, A)
-    assert {"OF0023", "OF0079", "OF0085"} <= set(acute.index)
-    assert "OF0081" not in acute.index and "OF0005" not in acute.index
+    assert {"OF0023", "OF0080", "OF0085"} <= set(acute.index)
+    assert "OF0081" not in acute.index and "OF0079" not in acute.index and "OF0005" not in acute.index
     assert "OF0081" in metrics_for(cat, A, scored_only=False).index
-    assert set(acute["rule"]) <= {"continuous", "finance_position", "published"}
+    assert set(acute["rule"]) <= {"continuous", "finance_lookup", "published"}
 
 
 def _user_catalogue(tmp_path, rows, name="my-metrics.csv"):
@@ -190,14 +197,17 @@ def test_built_in_presets_load_by_name():
     m = load_method("nof-2025-26")
     assert m.name == "nof-2025-26" and m.cutoffs == (2.06, 2.35, 2.70)
     assert m.settings["segmentation"]["rule"] == "cutoffs"
-    q1 = load_method("nof-2025-26-q1")
-    assert q1.settings["segmentation"]["rule"] == "quartiles"
+    assert {f"nof-2025-26-q{q}" for q in range(1, 5)} <= set(available_presets())
 
 
 def test_default_method_per_quarter():
     assert default_method_for("Q1 2025/26").name == "nof-2025-26-q1"
-    assert default_method_for("2025Q2").name == "nof-2025-26"
-    assert default_method_for("2025Q3").name == "nof-2025-26"
+    assert default_method_for("2025Q2").name == "nof-2025-26-q2"
+    assert default_method_for("2025Q3").name == "nof-2025-26-q3"
+    assert default_method_for("2025Q4").name == "nof-2025-26-q4"
+    assert default_method_for("2026Q1").name == "nof-2025-26"  # no preset of its own: the generic one
+    # the Q3 preset and the generic one act alike (the acute Q3 backtest reproduces them)
+    assert default_method_for("2025Q3").settings == load_method("nof-2025-26").settings
 
 
 def test_preset_loads_by_path_and_acts_like_the_built_in(tmp_path):
@@ -237,7 +247,7 @@ def test_a_copied_and_edited_preset_changes_the_table(league_file, tmp_path, run
     # cut-offs 2.15/2.45/2.75: 2.00->1, 2.10->1, 2.30->2, 2.40->2, 2.80->4; R6 raw 1 in deficit -> 3
     assert new["Raw_segment"].tolist() == [1, 1, 2, 2, 4, 1]
     assert new["Segment"].tolist() == [1, 1, 2, 2, 4, 3]
-    assert set(base["Method"]) == {load_method("nof-2025-26").label}
+    assert set(base["Method"]) == {load_method("nof-2025-26-q3").label}
     assert [s.split(" (")[0] for s in set(new["Method"])] == ["my-cutoffs"]
 
 

@@ -67,7 +67,7 @@ def test_columns_and_content(tmp_path, capsys, data):
     assert list(t.columns) == BASE_COLUMNS + ["Average_se_jackknife"] + TAIL
     assert len(t) == N
     assert set(t["Source"]) == {"metrics"} and set(t["Data"]) == {"real"} and set(t["Interval"]) == {"simultaneous"}
-    assert set(t["Method"]) == {load_method("nof-2025-26").label} and set(t["Coverage"]) == {0.95}
+    assert set(t["Method"]) == {load_method("nof-2025-26-q3").label} and set(t["Coverage"]) == {0.95}
     assert (t["Rank_lower"] <= t["Average_rank"]).all() and (t["Average_rank"] <= t["Rank_upper"]).all()
     assert (t["Percentile_rank_low"] <= t["Median_rank"]).all() and (t["Median_rank"] <= t["Percentile_rank_high"]).all()
     np.testing.assert_allclose(t[[f"P_segment_{k}" for k in range(1, 5)]].sum(axis=1), 1.0)

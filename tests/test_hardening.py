@@ -1,7 +1,7 @@
 """Hardening (issue 17): nothing silently wrong, no traceback, whatever the input.
 
 One section per class of the issue. Each attack is run through the command line and must end
-with exit 2 (1 for a defect of the program), exactly one line on standard error naming the
+with exit 2 (70 for a defect of the program), exactly one line on standard error naming the
 file, row and column where there is one, no traceback, and no output written. The property
 tests that generate malformed files are in ``test_hardening_properties.py``.
 """
@@ -23,7 +23,7 @@ from nhs_league import cli, files, limits
 from nhs_league.catalogue import CATALOGUE_PATH, load_catalogue
 from nhs_league.errors import InputError, MethodError
 from nhs_league.files import atomic_write_text, neutralise_cell
-from nhs_league.methods import PRESET_DIR, SCHEMA, load_method
+from nhs_league.methods import PRESET_DIR, SCHEMA, default_method_for, load_method
 
 ROOT = Path(__file__).resolve().parents[1]
 SYN_Q3 = ROOT / "data" / "synthetic" / "2025-26" / "q3-25-26"
@@ -335,13 +335,13 @@ def test_a_defect_is_one_line_with_exit_1_and_the_traceback_on_request(run_cli, 
 
     monkeypatch.setattr(table, "run", boom)
     code, out, err = run_cli("table", data_file(GOOD), *Q3A)
-    one_line(code, out, err, "internal error: KeyError", "--debug", exit_code=1)
+    one_line(code, out, err, "internal error: KeyError", "--debug", exit_code=cli.EXIT_DEFECT)
     for argv in (["--debug", "table", data_file(GOOD), *Q3A], ["table", data_file(GOOD), *Q3A, "--debug"]):
         code, out, err = run_cli(*argv)
-        assert code == 1 and "Traceback (most recent call last)" in err and "KeyError" in err
+        assert code == cli.EXIT_DEFECT and "Traceback (most recent call last)" in err and "KeyError" in err
     monkeypatch.setenv(cli.DEBUG_ENV, "1")
     code, out, err = run_cli("table", data_file(GOOD), *Q3A)
-    assert code == 1 and "Traceback" in err
+    assert code == cli.EXIT_DEFECT and "Traceback" in err
 
 
 def test_debug_shows_the_traceback_of_an_input_error(run_cli, data_file):
@@ -404,8 +404,11 @@ def test_an_edited_copy_of_a_preset_reads_as_edited(run_cli, tmp_path):
     edited = load_method(p)
     assert label == {f"nof-2025-26 (edited, {edited.fingerprint()[:8]})"}
     assert edited.fingerprint() != official.fingerprint()
-    code, out, err = run_cli("table", ACUTE, *Q3A)
+    code, out, err = run_cli("table", ACUTE, *Q3A, "--method", "nof-2025-26")
     assert set(pd.read_csv(io.StringIO(out))["Method"]) == {f"nof-2025-26 ({official.fingerprint()[:8]})"}
+    q3 = default_method_for("2025Q3")  # without --method: the quarter's own preset, not edited
+    code, out, err = run_cli("table", ACUTE, *Q3A)
+    assert set(pd.read_csv(io.StringIO(out))["Method"]) == {f"{q3.name} ({q3.fingerprint()[:8]})"}
     # a copy with only its description changed acts the same: not edited
     same = edited_preset(tmp_path, lambda d: d.update(description="my copy"))
     assert load_method(same).label == official.label

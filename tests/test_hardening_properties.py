@@ -25,7 +25,7 @@ from conftest import DATA_HEADER_Q3, LEAGUE_HEADER_Q3, csv_bytes, data_row, leag
 from nhs_league.catalogue import CATALOGUE_PATH, DOMAINS, RULES, TRUST_TYPES
 from nhs_league.cli import main
 from nhs_league.io import TRUST_TYPE_NAMES
-from nhs_league.methods import CHOICES, PRESET_DIR, QUANTILE_METHODS, SCHEMA, Flag, Real, Text, Whole
+from nhs_league.methods import CHOICES, PRESET_DIR, QUANTILE_METHODS, SCHEMA, Flag, Real, Text, TextList, Whole
 from nhs_league.quarters import Quarter
 
 Q3A = ["--quarter", "2025Q3", "--trust-type", "acute"]
@@ -109,6 +109,8 @@ def invalid_for(spec, section: str, key: str):
         return st.one_of(junk, NON_FINITE, st.booleans(), *outside)
     if isinstance(spec, Flag):
         return st.one_of(junk, st.integers(), st.floats(allow_nan=False), st.none())
+    if isinstance(spec, TextList):
+        return st.one_of(WORD, st.integers(), st.lists(st.one_of(st.integers(), st.just("")), min_size=1, max_size=3))
     if isinstance(spec, Text):
         return st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.lists(WORD, max_size=2),
                          st.just(""))

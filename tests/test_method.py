@@ -99,9 +99,10 @@ def test_banded_scores_both_directions():
 # OF0023 (access, higher):       A1 90, A2 80, A3 70, A4 60       -> 1, 2, 3, 4
 # OF0010 (access, higher):       A1 50, A2 60, A3 *,  A4 70       -> 4, 2.5, -, 1 (N = 3)
 # OF0061 (patient safety, hi):   A1 7,  A2 7,  A3 6,  A4 5        -> 1, 1, 3, 4 (tie "min")
-# OF0079/OF0081 (finance position): planned 1, -1, 0.5, 0; variance 0, 0, -2, -0.5
-#                                -> 1, 2, 3, 2
-# averages: A1 7/4 = 1.75; A2 7.5/4 = 1.875 -> 1.88; A3 9/3 = 3.00; A4 11/4 = 2.75
+# OF0079/OF0081 -> OF0080 (combined finance, OF1080): planned 1, -1, 0.5, 0 -> bands 1, 2, 1, 1
+#                (edges 0 / -1 / -2); variance 0, 0, -2, -0.5 -> bands 1, 1, 4, 2 (edges 0 / -0.5 / -1);
+#                lookup (1,1) 1, (2,1) 2, (1,4) 3, (1,2) 1 -> 1, 2, 3, 1
+# averages: A1 7/4 = 1.75; A2 7.5/4 = 1.875 -> 1.88; A3 9/3 = 3.00; A4 10/4 = 2.50
 ROWS = [
     ("A1", "OF0023", 90), ("A2", "OF0023", 80), ("A3", "OF0023", 70), ("A4", "OF0023", 60),
     ("A1", "OF0010", 50), ("A2", "OF0010", 60), ("A3", "OF0010", "*"), ("A4", "OF0010", 70),
@@ -123,32 +124,32 @@ def _col(panel, scores, mid):
 
 def test_metric_scores_on_the_small_table(panel):
     s = metric_scores(panel, NOF)
-    assert set(panel.metric_ids) == {"OF0023", "OF0010", "OF0061", "OF0079"}  # OF0081 is an input
+    assert set(panel.metric_ids) == {"OF0023", "OF0010", "OF0061", "OF0080"}  # OF0079, OF0081 are inputs
     np.testing.assert_allclose(_col(panel, s, "OF0023"), [1, 2, 3, 4])
     np.testing.assert_allclose(_col(panel, s, "OF0010"), [4, 2.5, nan, 1])
     np.testing.assert_allclose(_col(panel, s, "OF0061"), [1, 1, 3, 4])
-    np.testing.assert_allclose(_col(panel, s, "OF0079"), [1, 2, 3, 2])
+    np.testing.assert_allclose(_col(panel, s, "OF0080"), [1, 2, 3, 1])
 
 
 def test_average_domain_scores_segments_and_ranks(panel):
     t = league_table(panel, NOF).set_index("Trust_code").loc[CODES]
-    pd.testing.assert_series_equal(t["Average_score_unrounded"], pd.Series([1.75, 1.875, 3.0, 2.75], index=CODES,
+    pd.testing.assert_series_equal(t["Average_score_unrounded"], pd.Series([1.75, 1.875, 3.0, 2.5], index=CODES,
                                                                            name="Average_score_unrounded"))
-    pd.testing.assert_series_equal(t["Average_score"], pd.Series([1.75, 1.88, 3.0, 2.75], index=CODES,
+    pd.testing.assert_series_equal(t["Average_score"], pd.Series([1.75, 1.88, 3.0, 2.5], index=CODES,
                                                                  name="Average_score"))
     assert t["N_metrics"].tolist() == [4, 4, 3, 4]
     # deficit from metrics (no league file): A2 planned < 0, A3 and A4 variance < 0
     assert t["Trust_in_financial_deficit"].tolist() == ["No", "Yes", "Yes", "Yes"]
     assert t["Deficit_source"].tolist() == ["OF0079/OF0081"] * 4
-    assert t["Raw_segment"].tolist() == [1, 1, 4, 4]
-    assert t["Segment"].tolist() == [1, 3, 4, 4]  # A2 capped at 3
-    assert t["Rank"].tolist() == [1, 2, 4, 3]  # within segment 4, 2.75 before 3.00
+    assert t["Raw_segment"].tolist() == [1, 1, 4, 3]
+    assert t["Segment"].tolist() == [1, 3, 4, 3]  # A2 capped at 3
+    assert t["Rank"].tolist() == [1, 2, 4, 3]  # within segment 3, A2's 1.88 before A4's 2.50
     pd.testing.assert_series_equal(t["Domain_score_access"], pd.Series([2.5, 2.25, 3.0, 2.5], index=CODES,
                                                                        name="Domain_score_access"))
     pd.testing.assert_series_equal(t["Domain_score_patient_safety"],
                                    pd.Series([1.0, 1.0, 3.0, 4.0], index=CODES, name="Domain_score_patient_safety"))
     pd.testing.assert_series_equal(t["Domain_score_finance_productivity"],
-                                   pd.Series([1.0, 2.0, 3.0, 2.0], index=CODES,
+                                   pd.Series([1.0, 2.0, 3.0, 1.0], index=CODES,
                                              name="Domain_score_finance_productivity"))
     assert t["Domain_score_people_workforce"].isna().all()
     # the table is in rank order
@@ -171,7 +172,7 @@ def test_per_domain_weights_average_the_domains(panel):
     r = compute(panel, NOF.replace(average={"weights": "per_domain"}))
     # A1: access (1 + 4) / 2 = 2.5, safety 1, finance 1 -> (2.5 + 1 + 1) / 3 = 1.5
     # A3: access 3, safety 3, finance 3 -> 3
-    np.testing.assert_allclose(r["average"], [1.5, (2.25 + 1 + 2) / 3, 3.0, (2.5 + 4 + 2) / 3])
+    np.testing.assert_allclose(r["average"], [1.5, (2.25 + 1 + 2) / 3, 3.0, (2.5 + 4 + 1) / 3])
 
 
 def test_other_aggregations():
@@ -264,9 +265,12 @@ def test_quartiles_quantile_method_is_configurable():
                                   [1, 1, 2, 3, 4, 4])
 
 
-def test_the_q1_preset_uses_quartiles():
+def test_the_q1_preset_uses_the_cut_offs_q1s_segments_pin_and_quartiles_remain_a_choice():
     q1 = load_method("nof-2025-26-q1")
-    r = classify(AV6, np.zeros(6, bool), np.zeros(6, bool), q1)
+    assert q1.settings["segmentation"]["rule"] == "cutoffs" and q1.cutoffs == (2.04, 2.32, 2.60)
+    r = classify(np.array([2.04, 2.05, 2.32, 2.33, 2.60, 2.61]), np.zeros(6, bool), np.zeros(6, bool), q1)
+    np.testing.assert_array_equal(r["raw_segment"], [1, 2, 2, 3, 3, 4])
+    r = classify(AV6, np.zeros(6, bool), np.zeros(6, bool), q1.replace(segmentation={"rule": "quartiles"}))
     np.testing.assert_array_equal(r["raw_segment"], [1, 1, 2, 3, 4, 4])
 
 
@@ -304,7 +308,7 @@ def test_published_deficit_flag_is_preferred_to_the_metrics(data_file, league_fi
     np.testing.assert_array_equal(d, [True, False, False, False])
     assert src.tolist() == ["published flag", "published flag", "no data", "no data"]
     t = league_table(panel, NOF).set_index("Trust_code").loc[CODES]
-    assert t["Segment"].tolist() == [3, 1, 4, 4]  # A1 capped by its flag; A2 not, by its flag
+    assert t["Segment"].tolist() == [3, 1, 4, 3]  # A1 capped by its flag; A2 not, by its flag
     pd.testing.assert_series_equal(t["Published_average_score"],
                                    pd.Series([1.75, 1.88, 3.0, nan], index=CODES, name="Published_average_score"))
 
@@ -312,19 +316,23 @@ def test_published_deficit_flag_is_preferred_to_the_metrics(data_file, league_fi
 def test_segment5_from_the_OF5007_flag(data_file):
     panel = build_panel(read_inputs([data_file([*ROWS, ("A1", "OF5007", 1)])]), "2025Q3", "acute")
     t = league_table(panel, NOF).set_index("Trust_code").loc[CODES]
-    assert t["Segment"].tolist() == [5, 3, 4, 4]
-    # segment 5 ranks after every segment 1-4 trust ("last")
-    assert t["Rank"].tolist() == [4, 1, 3, 2]
+    # as published (OF5000 / OF5005): the league segment stays 1-4, segment 5 is reported beside it
+    assert t["Segment"].tolist() == [1, 3, 4, 3]
+    assert t["Final_segment"].tolist() == [5, 3, 4, 3]
+    assert t["Rank"].tolist() == [1, 2, 4, 3]
+    last = league_table(panel, NOF.replace(segment5={"in_league_table": "last"})).set_index("Trust_code").loc[CODES]
+    assert last["Segment"].tolist() == [5, 3, 4, 3]
+    assert last["Rank"].tolist() == [4, 1, 3, 2]  # segment 5 ranks after every segment 1-4 trust
     ex = league_table(panel, NOF.replace(segment5={"in_league_table": "exclude"}))
     assert ex["Trust_code"].tolist() == ["A2", "A4", "A3", "A1"] and ex["Rank"].tolist() == [1, 2, 3, 0]
     none = league_table(panel, NOF.replace(segment5={"source": "none"})).set_index("Trust_code").loc[CODES]
-    assert none["Segment"].tolist() == [1, 3, 4, 4]
+    assert none["Final_segment"].tolist() == [1, 3, 4, 3]
 
 
 def test_segment5_from_a_list(panel):
     m = NOF.replace(segment5={"source": "list", "trusts": ["A4"]})
     t = league_table(panel, m).set_index("Trust_code").loc[CODES]
-    assert t["Segment"].tolist() == [1, 3, 4, 5]
+    assert t["Final_segment"].tolist() == [1, 3, 4, 5] and t["Segment"].tolist() == [1, 3, 4, 3]
     np.testing.assert_array_equal(apply_segment5(np.array([1, 3, 4]), np.array([0, 1, 0], bool)), [1, 5, 4])
 
 

@@ -299,7 +299,7 @@ def test_manifest_contents(first_build, fixture_files):
     assert m["git_commit"] == "unknown" or re.fullmatch(r"[0-9a-f]{40}", m["git_commit"])
     assert m["python"] == ".".join(map(str, sys.version_info[:3]))
     assert m["pandas"] == pd.__version__ and m["numpy"] == np.__version__
-    assert m["method"]["preset"] == "nof-2025-26" and len(m["method"]["fingerprint"]) == 12
+    assert m["method"]["preset"] == "nof-2025-26-q4" and len(m["method"]["fingerprint"]) == 12
     assert m["parameters"]["draws"] == FAST["draws"] and m["parameters"]["quarter"] == "2025Q4"
     assert set(m["inputs"]) == {str(p.resolve()) for p in fixture_files}
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in m["inputs"].values())

@@ -74,8 +74,11 @@ def test_file_names_quarters_and_encoding(files, year):
     assert len(files) == 24
     for rel, text in files.items():
         raw = text.encode("utf-8")
-        assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw and raw.endswith(b"\n"), rel
         folder_q = quarter_from_path(rel.split("/")[0])
+        # the Q4 files take the real Q4 release's shape: a byte-order mark and Quarter first
+        assert raw.startswith(b"\xef\xbb\xbf") == (folder_q.q == 4), rel
+        assert b"\r" not in raw and raw.endswith(b"\n"), rel
+        text = text.lstrip("\ufeff")
         assert folder_q is not None and folder_q.year == 2025, rel
         if folder_q.q == 1:
             assert re.fullmatch(r"q1-25-26/nhs-oversight-framework-(acute-trust|non-acute-hospital-trust|"
@@ -86,6 +89,7 @@ def test_file_names_quarters_and_encoding(files, year):
                                 rf"-trust-(data|league-table)-q{n}-25-26-v2\.csv", rel), rel
         header = text.split("\n", 1)[0].split(",")
         assert ("Quarter" in header) == (folder_q.q != 1), rel
+        assert (header[0] == "Quarter") == (folder_q.q == 4), rel
         assert header[-1] == "Data_source"
         if "league-table" not in rel:
             assert {"Numerator", "Denominator", "Reporting_date"} <= set(header)
@@ -167,13 +171,19 @@ def test_every_catalogue_metric_and_summary_row_is_present(inputs):
     m = got.metrics
     for t in COUNTS:
         rows = metrics_for(cat, t, scored_only=False)
-        have = set(m.loc[(m["trust_type"] == t) & (m["quarter"] == "2025Q3"), "metric_id"])
-        assert set(rows["metric_id"]) <= have, t
-        published = rows.loc[rows["rule"] == "published", "score_id"]
-        assert set(published) <= have, t
-        summary = {"OF4000", "OF4002", "OF4003", "OF4004", "OF4005", "OF4100", "OF4102", "OF4103", "OF4104",
-                   "OF4105", "OF5000", "OF5002", "OF5007"}
-        assert summary <= have, t
+        for q in ("2025Q2", "2025Q3"):
+            have = set(m.loc[(m["trust_type"] == t) & (m["quarter"] == q), "metric_id"])
+            # score-only metrics (OF1035, OF1067) and the combined finance score (OF1080) have no raw row
+            score_only = (rows["rule"] == "published") & (rows["units"] == "score")
+            raw = rows[~score_only & (rows["rule"] != "finance_lookup")]
+            assert set(raw["metric_id"]) <= have, t
+            assert set(rows.loc[rows["rule"].isin(["published", "finance_lookup", "input"]), "score_id"]) <= have, t
+            assert not set(rows.loc[score_only, "metric_id"]) & have, t
+            summary = {"OF4000", "OF4002", "OF4003", "OF4004", "OF4005", "OF4100", "OF4102", "OF4103", "OF4104",
+                       "OF4105", "OF5000", "OF5002", "OF5003", "OF5004"}
+            # segment 5 (OF5005) and the Recovery Support Programme flag (OF5007): Q1-Q2 only, as published
+            assert summary | ({"OF5005", "OF5007"} if q == "2025Q2" else set()) <= have, (t, q)
+            assert q == "2025Q2" or not {"OF5005", "OF5007"} & have, (t, q)
     assert "OF0081" in set(m["metric_id"])  # an 'input' metric
 
 
@@ -273,7 +283,12 @@ def test_summary_rows_agree_with_league_files(inputs):
         rows = m[m["metric_id"] == mid].set_index(["quarter", "trust_code"])["value"].sort_index()
         pd.testing.assert_series_equal(rows, lg[col].astype(float), check_names=False)
     flag = m[m["metric_id"] == "OF5007"].set_index(["quarter", "trust_code"])["value"].sort_index()
-    pd.testing.assert_series_equal(flag == 1, (lg["segment"] == 5).astype(bool), check_names=False)
+    final = m[m["metric_id"] == "OF5005"].set_index(["quarter", "trust_code"])["value"].sort_index()
+    pd.testing.assert_series_equal(flag == 1, final == 5, check_names=False)
+    # the league segment (OF5000) stays 1-4; where segment 5 does not apply, OF5005 equals it
+    adj = m[m["metric_id"] == "OF5000"].set_index(["quarter", "trust_code"])["value"].sort_index()
+    assert adj.between(1, 4).all()
+    pd.testing.assert_series_equal(final[flag == 0], adj.reindex(final.index)[flag == 0], check_names=False)
 
 
 def test_published_score_path_is_exercised(inputs):
@@ -324,11 +339,13 @@ def test_quarter_on_quarter_movement_is_realistic(inputs):
         assert 0.05 <= changed <= 0.35, (a, b, changed)  # real Q1 -> Q2: 38 of 205
         assert avg[a].corr(avg[b]) > 0.8
     assert avg[QUARTERS[0]].corr(avg[QUARTERS[-1]]) < avg[QUARTERS[0]].corr(avg[QUARTERS[1]])
-    in_support = (seg == 5).sum()
+    m = inputs[0].metrics
+    in_support = m[m["metric_id"] == "OF5007"].groupby("quarter")["value"].sum()
+    assert list(in_support.index) == QUARTERS[:2]  # published in Q1-Q2 only
     assert (in_support >= 2).all() and (in_support <= 5).all()
     acute = lg[(lg["trust_type"] == "acute") & (lg["quarter"] == "2025Q3")]
     assert 0.3 < acute["average_score"].std() < 0.55
-    assert set(acute["segment"]) == {1, 2, 3, 4, 5}
+    assert set(acute["segment"]) == {1, 2, 3, 4}  # the league shows segments 1-4 (segment 5 is OF5005)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -360,7 +377,7 @@ def test_cli_rejects_a_negative_seed(tmp_path, capsys):
 
 def test_every_builtin_metric_has_a_profile():
     cat = load_catalogue()
-    assert set(cat["metric_id"]) <= set(synth.PROFILES)
+    assert set(cat.loc[cat["rule"] != "finance_lookup", "metric_id"]) <= set(synth.PROFILES)  # OF0080 is derived
     kinds = {"binomial", "poisson", "normal", "rating", "plan", "variance"}
     assert {p["kind"] for p in synth.PROFILES.values()} <= kinds
     # proportion and rate metrics are drawn as counts, so they get numerators and denominators
