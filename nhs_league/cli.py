@@ -124,6 +124,10 @@ def main(argv=None) -> int:
         _traceback(debug)
         return 2
     except Exception as exc:  # a defect: still one line, the traceback on request
+        if isinstance(exc, RuntimeError) and "symlink loop" in str(exc).lower():  # pathlib's resolve()
+            print(f"nhs-league: error: {_one_line(exc)}: a loop of symbolic links", file=sys.stderr)
+            _traceback(debug)
+            return 2
         msg = _one_line(exc)
         print(f"nhs-league: internal error: {type(exc).__name__}{': ' + msg if msg else ''} (a bug in "
               f"nhs-league; run again with --debug for the traceback)", file=sys.stderr)

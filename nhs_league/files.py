@@ -16,6 +16,7 @@ import contextvars
 import errno
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -136,18 +137,66 @@ def _cannot_write(p: Path, exc: OSError, *, kept: bool) -> OutputError:
     return OutputError(f"cannot write {p}: {why}{tail}")
 
 
+def _kind(p: Path) -> str:
+    """``missing``, ``link``, ``folder``, ``file``, ``stream`` (a character device such as /dev/null,
+    or a FIFO) or ``special`` (a block device or a socket), without following a symlink."""
+    try:
+        mode = os.lstat(p).st_mode
+    except FileNotFoundError:
+        return "missing"
+    except OSError:
+        return "missing"  # an unreadable path: the write itself says why
+    if stat.S_ISLNK(mode):
+        return "link"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "stream"
+    return "special"
+
+
+def _target_kind(p: Path) -> str:
+    """What a symlink points to (following it), as :func:`_kind` words it."""
+    try:
+        mode = os.stat(p).st_mode
+    except (OSError, RuntimeError):  # dangling, or a loop
+        return "missing"
+    return ("folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode)
+            else "stream" if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) else "special")
+
+
 def refuse_existing(p: Path, *, force: bool, what: str = "") -> None:
-    """Refuse a folder, and (without ``force``) an existing file or any symlink, dangling or not."""
+    """Refuse a folder, a block device or socket, and (without ``force``) an existing file or any
+    symlink, dangling or not. A character device or FIFO (``/dev/null``, a pipe) is written into,
+    never replaced, and needs no ``force``."""
     p = Path(p)
-    if p.is_symlink():
+    kind = _kind(p)
+    if kind == "link":
         if not force:
             raise OutputExistsError(f"{p} is a symbolic link (to {os.readlink(p)}): it is not followed; pass "
                                     f"--force to replace the link itself with the {what or 'output'} file")
+        if _target_kind(p) == "folder":
+            raise OutputError(f"{p} is a link to a folder: give a file name{' for ' + what if what else ''}")
         return
-    if p.is_dir():
+    if kind == "folder":
         raise OutputError(f"{p} is a folder: give a file name{' for ' + what if what else ''}")
-    if p.exists() and not force:
+    if kind == "special":
+        raise OutputError(f"{p} is a device or a socket, not a file: give a file name{' for ' + what if what else ''}")
+    if kind == "file" and not force:
         raise OutputExistsError(f"{p} exists: pass --force to overwrite it")
+
+
+def _write_stream(p: Path, data: bytes) -> Path:
+    """Write into a character device or FIFO in place (it cannot be replaced, and must not be)."""
+    try:
+        with open(p, "wb") as f:
+            f.write(data)
+            f.flush()
+    except OSError as exc:
+        raise _cannot_write(p, exc, kept=False) from None
+    return p
 
 
 def atomic_write_bytes(path, data: bytes, *, force: bool = True) -> Path:
@@ -156,11 +205,17 @@ def atomic_write_bytes(path, data: bytes, *, force: bool = True) -> Path:
     A reader never sees a half-written file; a crash, a full disk or a refused write leaves the
     old file in place and is an :class:`OutputError`. With ``force=False`` an existing file, or a
     symlink, is an :class:`OutputExistsError`; with ``force`` a symlink is replaced by the file
-    (its target is never written).
+    (its target is never written), except a link to a character device or FIFO (``/dev/stdout``),
+    which is written into. A character device or FIFO itself (``/dev/null``, a named pipe) is
+    written into and never replaced: renaming a file over ``/dev/null`` would remove the device.
+    A block device or a socket is refused.
     """
     p = Path(path)
     refuse_existing(p, force=force)
-    kept = os.path.lexists(p)
+    kind = _kind(p)
+    if kind == "stream" or (kind == "link" and _target_kind(p) == "stream"):
+        return _write_stream(p, data)
+    kept = kind != "missing"
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)

@@ -197,7 +197,8 @@ def _csv_rows(p: Path, text: str):
             lines.append(start)
     except csv.Error as exc:  # named at the row where the bad record starts, not where reading gave up
         unclosed = ("field larger than field limit" in str(exc) and '"' in text) or "unexpected end" in str(exc)
-        raise InputError(_UNCLOSED_QUOTE if unclosed else f"not a well-formed CSV file ({exc})", file=p,
+        long_cell = f"a cell is longer than {csv.field_size_limit():,} characters" if "field limit" in str(exc) else ""
+        raise InputError(_UNCLOSED_QUOTE if unclosed else long_cell or f"not a well-formed CSV file ({exc})", file=p,
                          row=prev + 1) from None
     if header is None:
         raise InputError("the file is empty", file=p)
@@ -704,7 +705,11 @@ def read_inputs(paths, problems: Problems | None = None, *, catalogue=None,
     metric_parts, league_parts, files, synthetic = [], [], {}, []
     seen = set()
     for p in paths:
-        key = Path(p).resolve()
+        try:
+            key = Path(p).resolve()
+        except (OSError, RuntimeError):  # a loop of symbolic links
+            problems.add(InputError("cannot read the file: a loop of symbolic links", file=p))
+            continue
         if key in seen:
             problems.add(InputError("this file is given twice", file=p))
             continue

@@ -62,7 +62,7 @@ from . import __version__
 from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_text
 from .guards import MAX_RANK
-from .limits import MAX_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N
+from .limits import MAX_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N, check_memory, ranks_bytes
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
                  read_inputs, rows_for, select_quarter)
 from .methods import Method, default_method_for, load_method, read_yaml
@@ -638,6 +638,10 @@ def replicates(ctx: ReportContext, *, panel=None, method=None):
     panel = ctx.panel if panel is None else panel
     method = ctx.method if method is None else method
     source = ctx.extra.get("uncertainty", "metrics")
+    if source != "metrics-jackknife":  # before the replicates are drawn: a run that cannot fit says so
+        n, m = panel.values.shape
+        check_memory(ranks_bytes(ctx.draws, n, m), f"draws = {ctx.draws:,} on {n} trusts x {m} metrics",
+                     "use fewer draws")
     if source == "metrics-jackknife":
         reps = basket_jackknife(panel, method)
     elif source == "sampling":

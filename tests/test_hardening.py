@@ -563,3 +563,59 @@ def test_a_denominators_table_refuses_non_finite_and_decimal_commas(tmp_path, te
     with pytest.raises(InputError) as e:
         read_denominators(p)
     assert (e.value.row, e.value.column) == (3, "Denominator")
+
+
+# ---------------------------------------------------------------------------------------------
+# Special files as outputs and inputs: never replaced, never a traceback
+# ---------------------------------------------------------------------------------------------
+def test_a_fifo_as_output_is_written_into_not_replaced(run_cli, data_file, tmp_path):
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
+    reader.start()
+    code, out, err = run_cli("table", data_file(GOOD), *Q3A, "--output", fifo)
+    reader.join(timeout=30)
+    assert code == 0, err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert got and got[0].startswith(b"Quarter,")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
+def test_a_character_device_as_output_is_never_replaced(run_cli, data_file, tmp_path):
+    import stat
+
+    null = tmp_path / "null"  # a copy of /dev/null's device node, so that a regression cannot harm /dev
+    os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    full = tmp_path / "full"
+    os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    link = tmp_path / "stdout-like"
+    link.symlink_to(null)
+    for argv in (["--output", null], ["--output", null, "--force"], ["--output", link, "--force"]):
+        code, out, err = run_cli("table", data_file(GOOD), *Q3A, *argv)
+        assert code == 0, err
+    assert stat.S_ISCHR(os.lstat(null).st_mode) and link.is_symlink()
+    code, out, err = run_cli("table", data_file(GOOD), *Q3A, "--output", full, "--force")
+    one_line(code, out, err, f"cannot write {full}: the disk is full")
+    assert stat.S_ISCHR(os.lstat(full).st_mode)
+
+
+def test_a_loop_of_symbolic_links_is_one_line(run_cli, tmp_path):
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(loop)
+    code, out, err = run_cli("table", loop, *Q3A)
+    one_line(code, out, err, "loop of symbolic links")
+    code, out, err = run_cli("report", "--list", "--data", loop)
+    one_line(code, out, err, "loop of symbolic links")
+
+
+def test_report_replicates_check_the_memory_first(monkeypatch):
+    from nhs_league import report
+
+    monkeypatch.setattr(limits, "available_memory", lambda: 64 * 1024 ** 2)
+    ctx = report.prepare(quarter="2025Q3", trust_type="acute", data=[str(ACUTE)], draws=90_000)
+    with pytest.raises(MethodError, match="draws = 90,000 on 134 trusts .* of memory"):
+        report.replicates(ctx)
