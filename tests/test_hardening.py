@@ -619,3 +619,12 @@ def test_report_replicates_check_the_memory_first(monkeypatch):
     ctx = report.prepare(quarter="2025Q3", trust_type="acute", data=[str(ACUTE)], draws=90_000)
     with pytest.raises(MethodError, match="draws = 90,000 on 134 trusts .* of memory"):
         report.replicates(ctx)
+
+
+def test_a_segment5_list_naming_an_absent_trust_says_so(run_cli, data_file, tmp_path):
+    def edit(d):
+        d["segment5"].update(source="list", trusts=["R1", "RXX"])
+
+    code, out, err = run_cli("table", data_file(GOOD), *Q3A, "--method", edited_preset(tmp_path, edit))
+    assert code == 0, err
+    assert "segment5.trusts names 1 trust code(s) that no input holds, so they are in no segment 5: RXX" in err

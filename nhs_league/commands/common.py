@@ -60,8 +60,25 @@ def load(args) -> Loaded:
     inputs = read_inputs(args.inputs, problems, catalogue=catalogue)
     quarter = select_quarter(inputs, args.quarter)
     method = load_method(args.method) if args.method else default_method_for(quarter)
-    notes = notes_for(inputs) + quarter_notes(inputs, quarter)
+    notes = notes_for(inputs) + quarter_notes(inputs, quarter) + segment5_notes(inputs, method)
     return Loaded(inputs, quarter, trust_type, method, catalogue, notes)
+
+
+def segment5_notes(inputs: Inputs, method: Method) -> list[str]:
+    """Name the segment-5 trusts of a ``segment5: source: list`` preset that no input holds (a
+    mistyped ODS code would otherwise leave a trust out of segment 5 without a word)."""
+    s5 = method.settings["segment5"]
+    if s5.get("source") != "list":
+        return []
+    held = set()
+    for t in (inputs.metrics, inputs.league):
+        if len(t):
+            held |= set(t["trust_code"])
+    missing = sorted(set(s5.get("trusts") or []) - held)
+    if not missing:
+        return []
+    return [f"method {method.name!r}: segment5.trusts names {len(missing)} trust code(s) that no input holds, "
+            f"so they are in no segment 5: {', '.join(missing)}"]
 
 
 def print_notes(notes) -> None:
