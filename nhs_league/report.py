@@ -60,7 +60,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import InputError, MethodError
-from .files import OutputExistsError, atomic_write_text
+from .files import OutputExistsError, atomic_write_bytes, atomic_write_text
 from .guards import MAX_RANK
 from .limits import MAX_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N, check_memory, ranks_bytes
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
@@ -233,7 +233,7 @@ def notebook_parameters(notebook) -> dict:
     path = Path(notebook)
     if not path.exists():
         raise InputError("notebook not found", file=path)
-    spec = papermill.inspect_notebook(str(path))
+    spec = papermill.inspect_notebook(papermill_path(path))
     out = {}
     for name, info in spec.items():
         try:
@@ -1462,6 +1462,50 @@ PAPERMILL_OPTIONS = {"progress_bar": False, "log_output": False, "report_mode": 
                                          f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]}
 
 
+#: papermill reads and writes local notebooks through a handler that calls ``os.chdir`` around each
+#: read and write (to a folder kept in a module-wide attribute that threads set and restore in turn):
+#: with two worker threads the process could be left in another folder. The runner's notebooks go
+#: through this handler instead, registered with papermill's I/O registry under its own prefix.
+PAPERMILL_SCHEME = "nhs-league-file://"
+_io_lock = threading.Lock()
+_io_registered = False
+
+
+class _NotebookFiles:
+    """papermill I/O for absolute local paths, without ``os.chdir``; writes are atomic."""
+
+    @staticmethod
+    def _path(path: str) -> str:
+        return path[len(PAPERMILL_SCHEME):] if path.startswith(PAPERMILL_SCHEME) else path
+
+    def read(self, path):
+        with open(self._path(path), encoding="utf-8") as fh:
+            return fh.read()
+
+    def write(self, buf, path):  # the executed notebook, in the build folder
+        atomic_write_bytes(self._path(path), buf.encode("utf-8"))
+
+    def listdir(self, path):
+        folder = self._path(path)
+        return [PAPERMILL_SCHEME + os.path.join(folder, name) for name in os.listdir(folder)]
+
+    def pretty_path(self, path):
+        return self._path(path)
+
+
+def papermill_path(path) -> str:
+    """``path`` as the runner hands it to papermill: absolute, under :data:`PAPERMILL_SCHEME` (read by
+    :class:`_NotebookFiles`), with braces doubled (papermill formats paths with the parameters)."""
+    global _io_registered
+    with _io_lock:
+        if not _io_registered:
+            from papermill.iorw import papermill_io
+
+            papermill_io.register(PAPERMILL_SCHEME, _NotebookFiles())
+            _io_registered = True
+    return PAPERMILL_SCHEME + str(_absolute(path)).replace("{", "{{").replace("}", "}}")
+
+
 def _absolute(path) -> Path:
     """``path`` made absolute against the working folder now (symlinks are not resolved)."""
     return Path(os.path.abspath(os.fspath(path)))
@@ -1478,9 +1522,10 @@ def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, forc
     try:
         # No ``cwd=``: papermill would os.chdir() the whole process for the run, racing with the
         # other worker threads (and any relative path they use). The kernel is started in the
-        # build folder instead (nbclient's resources path); every path here is absolute.
-        nb = papermill.execute_notebook(str(_absolute(job.notebook_path)), str(executed), parameters=params,
-                                        kernel_name=kernel, execution_timeout=timeout,
+        # build folder instead (nbclient's resources path); the notebooks are read and written
+        # through this module's I/O handler (papermill_path), which never changes folder either.
+        nb = papermill.execute_notebook(papermill_path(job.notebook_path), papermill_path(executed),
+                                        parameters=params, kernel_name=kernel, execution_timeout=timeout,
                                         resources={"metadata": {"path": str(executed.parent)}}, **PAPERMILL_OPTIONS)
     except PapermillExecutionError as exc:  # papermill has written the notebook, with the traceback
         return JobResult(job, False, time.time() - started, executed=executed,

@@ -4,9 +4,9 @@ papermill's ``cwd=`` changes the working folder of the whole process for the len
 With two worker threads (``--jobs 2``, the default on two cores) and a relative ``--build-dir``,
 one thread's change moved the other's relative paths: a traceback or a missing report in most
 tries. The runner now makes every path absolute before a thread starts and starts each kernel
-in its build folder without changing the process's working folder. (papermill's own file
-handler still calls ``os.chdir`` on the working folder itself around each read and write, which
-changes nothing.)
+in its build folder without changing the process's working folder, and reads and writes the
+notebooks through its own papermill I/O handler (papermill's local one calls ``os.chdir`` around
+each read and write).
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ def test_two_jobs_with_relative_folders_never_change_the_working_folder(fixture_
                                 notebooks=["league_table", "rank_uncertainty"], parameters={"draws": 20})
     assert len(plan.jobs) == 2
     results = report.build(plan, output="out", build_dir="build", jobs=2, progress=False)
-    # papermill's file handler re-enters the working folder around each read and write (a no-op);
-    # nothing may move the process to another folder (the old runner went to each build folder)
-    moved = [(thread, path) for thread, path in calls if path != str(tmp_path)]
-    assert moved == []
+    # no worker thread changes the working folder (the old runner went to each build folder, and
+    # papermill's own file handler re-entered a folder kept in a module-wide attribute)
+    assert [c for c in calls if c[0] != "MainThread"] == []
+    assert [c for c in calls if c[1] != str(tmp_path)] == []
     assert os.getcwd() == str(tmp_path)
     assert [r.ok for r in results] == [True, True], [r.line() for r in results]
     for job, r in zip(plan.jobs, results):
@@ -70,6 +70,20 @@ def test_every_path_of_a_build_is_absolute_before_any_thread_starts(tmp_path, mo
     report.build([job], output="rel/out", build_dir="rel/build", jobs=2, progress=False)
     assert seen["output"] == tmp_path / "rel" / "out" and seen["output"].is_absolute()
     assert seen["build_dir"] == tmp_path / "rel" / "build" and seen["build_dir"].is_absolute()
+
+
+def test_the_runners_notebook_io_never_changes_folder_and_keeps_braces(tmp_path, monkeypatch):
+    from papermill.iorw import load_notebook_node, write_ipynb
+    from papermill.parameterize import parameterize_path
+
+    monkeypatch.setattr(os, "chdir", lambda p: pytest.fail(f"os.chdir({p!r})"))
+    folder = tmp_path / "{quarter}"  # papermill formats paths with the parameters: braces are kept
+    folder.mkdir()
+    nb = load_notebook_node(report.papermill_path(report.NOTEBOOK_DIR / "league_table.ipynb"))
+    out = parameterize_path(report.papermill_path(folder / "out.ipynb"), {"quarter": "2025Q3"})  # as papermill does
+    write_ipynb(nb, out)
+    assert (folder / "out.ipynb").is_file()
+    assert report.notebook_parameters(report.NOTEBOOK_DIR / "league_table.ipynb")["quarter"]
 
 
 @pytest.mark.parametrize("timeout", [0, -5, 10 ** 9, 2.5, True])
