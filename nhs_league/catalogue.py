@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .files import read_input_bytes
+from .files import not_text, read_input_bytes
 
 CATALOGUE_PATH = Path(__file__).parent / "data" / "metrics.csv"
 
@@ -188,6 +188,8 @@ def _check_ids(cat: pd.DataFrame, path) -> None:
 
 def _read(path) -> pd.DataFrame:
     data = read_input_bytes(path, what="catalogue file")
+    if not_text(data):
+        raise InputError(not_text(data).replace("CSV file", "catalogue CSV file"), file=path)
     try:
         raw = pd.read_csv(_io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig",
                           skip_blank_lines=False)

@@ -118,6 +118,22 @@ def read_input_bytes(path, *, what: str = "file") -> bytes:
     return b"".join(chunks)
 
 
+#: The first bytes of files that are not text: what they are, and what to do.
+_NOT_TEXT = ((b"PK\x03\x04", "this is an Excel workbook, not a CSV file (or another zip file): save the sheet as CSV first"),
+             (b"\xd0\xcf\x11\xe0", "this is an Excel workbook, not a CSV file: save the sheet as CSV first"),
+             (b"\x1f\x8b", "this is a gzip-compressed file, not a CSV file: unpack it first"),
+             (b"BZh", "this is a bzip2-compressed file, not a CSV file: unpack it first"),
+             (b"\xfd7zXZ\x00", "this is a xz-compressed file, not a CSV file: unpack it first"),
+             (b"7z\xbc\xaf\x27\x1c", "this is a 7-Zip-compressed file, not a CSV file: unpack it first"),
+             (b"\x28\xb5\x2f\xfd", "this is a Zstandard-compressed file, not a CSV file: unpack it first"),
+             (b"%PDF", "this is a PDF document, not a CSV file"))
+
+
+def not_text(data: bytes) -> str | None:
+    """Why ``data`` is not a text file (a workbook, a compressed file, a PDF), or None."""
+    return next((why for magic, why in _NOT_TEXT if data.startswith(magic)), None)
+
+
 # ----------------------------------------------------------------------------------------------
 # Writing
 # ----------------------------------------------------------------------------------------------
@@ -270,10 +286,13 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
         s = df[col]
         if s.dtype.kind not in "OUS" and not isinstance(s.dtype, pd.StringDtype):
             continue
-        vals = s.to_numpy(dtype=object)
-        risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in vals), bool, len(vals))
+        try:
+            risky = s.str.startswith(FORMULA_STARTS, na=False).to_numpy(dtype=bool)
+        except AttributeError:  # an object column without any text
+            continue
         if not risky.any():
             continue
+        vals = s.to_numpy(dtype=object)
         fixed = vals.copy()
         fixed[risky] = [neutralise_cell(v) for v in vals[risky]]
         if out is None:

@@ -60,7 +60,7 @@ import pandas as pd
 from . import guards
 from .catalogue import SUMMARY_IDS, load_catalogue, score_id_map
 from .errors import InputError, Problems
-from .files import OutputError, atomic_write_bytes, read_input_bytes
+from .files import OutputError, atomic_write_bytes, not_text, read_input_bytes
 from .quarters import Quarter, parse_quarter, quarter_from_path
 
 TRUST_TYPE_NAMES = {
@@ -247,10 +247,6 @@ def _read_bytes(p: Path) -> bytes:
     return read_input_bytes(p)  # at most --max-bytes (files.max_input_bytes)
 
 
-_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
-               (b"\x28\xb5\x2f\xfd", "Zstandard"))
-
-
 def read_raw_csv(path, *, data: bytes | None = None, sha256: str | None = None) -> pd.DataFrame:
     """Read a CSV file as strings with canonical headers; reject Excel files and empty files.
 
@@ -263,11 +259,8 @@ def read_raw_csv(path, *, data: bytes | None = None, sha256: str | None = None) 
     """
     p = Path(path)
     data = _read_bytes(p) if data is None else data
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError("this is an Excel workbook, not a CSV file: save the sheet as CSV first", file=p)
-    for magic, kind in _COMPRESSED:
-        if data.startswith(magic):
-            raise InputError(f"this is a {kind}-compressed file, not a CSV file: unpack it first", file=p)
+    if not_text(data):  # a workbook, a compressed file, a PDF
+        raise InputError(not_text(data), file=p)
     if not data.strip():
         raise InputError("the file is empty", file=p)
     text = _decode(p, data)

@@ -628,3 +628,12 @@ def test_a_segment5_list_naming_an_absent_trust_says_so(run_cli, data_file, tmp_
     code, out, err = run_cli("table", data_file(GOOD), *Q3A, "--method", edited_preset(tmp_path, edit))
     assert code == 0, err
     assert "segment5.trusts names 1 trust code(s) that no input holds, so they are in no segment 5: RXX" in err
+
+
+@pytest.mark.parametrize("magic, fragment", [(b"\x1f\x8b\x08", "gzip-compressed"), (b"%PDF-1.7", "PDF document"),
+                                             (b"PK\x03\x04", "Excel workbook")])
+def test_a_catalogue_that_is_not_text_is_named_as_such(run_cli, data_file, tmp_path, magic, fragment):
+    cat = tmp_path / "cat.csv"
+    cat.write_bytes(magic + b"\x00" * 32)
+    code, out, err = run_cli("table", data_file(GOOD), *Q3A, "--catalogue", cat)
+    one_line(code, out, err, str(cat), fragment)
