@@ -80,8 +80,13 @@ def _human(n: int) -> str:
     return f"{n} bytes"
 
 
+#: The package's own data files (presets, catalogue) are not inputs: no size limit applies to them.
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+
+
 def read_input_bytes(path, *, what: str = "file") -> bytes:
-    """The bytes of an input file, at most :func:`max_input_bytes` of them.
+    """The bytes of an input file, at most :func:`max_input_bytes` of them (the package's own data
+    files, under :data:`PACKAGE_DATA`, are read whole).
 
     A missing file, a folder, an unreadable file or one over the limit is an :class:`InputError`
     naming the file. The limit is checked on the size the file reports and, for files that
@@ -89,6 +94,11 @@ def read_input_bytes(path, *, what: str = "file") -> bytes:
     """
     p = Path(path)
     limit = max_input_bytes()
+    try:
+        if p.resolve().is_relative_to(PACKAGE_DATA):
+            limit = max(limit, 1 << 30)
+    except (OSError, RuntimeError):
+        pass  # a loop of links: the read below says so
     size = f"{limit} bytes" + (f" ({_human(limit)})" if limit >= 1024 else "")
     too_big = InputError(f"the {what} is larger than the input limit of {size}: "
                          "pass --max-bytes to raise it", file=p)

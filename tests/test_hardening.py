@@ -272,8 +272,10 @@ def test_input_size_limit(run_cli, data_file, tmp_path):
     assert code == 0, err
     code, out, err = run_cli("table", "/dev/zero", *Q3A, "--max-bytes", "64k")
     one_line(code, out, err, "/dev/zero", "larger than the input limit of 65536 bytes")
-    code, out, err = run_cli("table", p, *Q3A, "--catalogue", CATALOGUE_PATH, "--max-bytes", "1k")
-    one_line(code, out, err, "larger than the input limit")
+    cat = tmp_path / "cat.csv"
+    cat.write_bytes(CATALOGUE_PATH.read_bytes())  # a user's catalogue is an input; the built-in one is not
+    code, out, err = run_cli("table", p, *Q3A, "--catalogue", cat, "--max-bytes", "4k")
+    one_line(code, out, err, f"{cat}: the catalogue file is larger than the input limit")
 
 
 def test_a_bad_max_bytes_is_a_usage_error(data_file, capsys):
@@ -637,3 +639,20 @@ def test_a_catalogue_that_is_not_text_is_named_as_such(run_cli, data_file, tmp_p
     cat.write_bytes(magic + b"\x00" * 32)
     code, out, err = run_cli("table", data_file(GOOD), *Q3A, "--catalogue", cat)
     one_line(code, out, err, str(cat), fragment)
+
+
+def test_the_size_limit_is_on_inputs_not_on_the_packages_own_files(tmp_path):
+    import subprocess
+    import sys
+
+    p = tmp_path / "d-q3-25-26.csv"
+    p.write_bytes(csv_bytes(DATA_HEADER_Q3, [data_row(c, m, v) for c, m, v in GOOD]))
+    size = p.stat().st_size  # a fresh process, so that nothing is cached: the catalogue and preset are read
+    r = subprocess.run([sys.executable, "-m", "nhs_league.cli", "table", str(p), *Q3A, "--max-bytes", str(size)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "nhs_league.cli", "table", str(p), *Q3A, "--max-bytes",
+                        str(size - 1)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.splitlines() == [
+        f"nhs-league: error: {p}: the file is larger than the input limit of {size - 1} bytes"
+        + (f" ({files._human(size - 1)})" if size - 1 >= 1024 else "") + ": pass --max-bytes to raise it"]
