@@ -18,6 +18,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name nhs-league --display-name "nhs-league (.venv)" >/dev/null
+	@# the notebooks name this kernel: installed for the user too, so papermill from a system Jupyter finds it
+	$(BIN)/python -m ipykernel install --user --name nhs-league --display-name "nhs-league (.venv)" >/dev/null
 	@touch $(STAMP)
 
 # byte-compile the package first (only changed files): each report kernel imports it afresh, and

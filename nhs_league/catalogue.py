@@ -8,7 +8,7 @@ column         meaning
 metric_id      raw-value Metric_ID in the official data file (``OF0###``)
 score_id       Metric_ID of the published 1-4 score row (``OF1###``), if any
 name           a short description
-trust_types    ``;``-separated: acute, mental-health-and-community, ambulance
+trust_types    ``;``-separated codes of ``data/org_types.yaml`` (acute, ..., icb)
 domain         access, effectiveness_experience, patient_safety, people_workforce,
                finance_productivity
 better         ``higher`` or ``lower``
@@ -48,12 +48,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import orgtypes
 from .errors import InputError
 from .files import not_text, read_input_bytes
 
 CATALOGUE_PATH = Path(__file__).parent / "data" / "metrics.csv"
 
-TRUST_TYPES = ("acute", "mental-health-and-community", "ambulance")
+TRUST_TYPES = orgtypes.codes()  # from data/org_types.yaml (acute, mental-health-and-community, ambulance, icb)
 DOMAINS = (
     "access",
     "effectiveness_experience",

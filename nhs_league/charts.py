@@ -314,15 +314,106 @@ class HTMLTable(HTMLFragment):
         self.frame = frame
 
 
+# Column names a person reads, for the names the library's tables use. Any other name is made
+# readable by rule (underscores to spaces, a leading capital): see :func:`column_label`.
+COLUMN_LABELS = {
+    "trust_code": "Trust code", "trust_name": "Trust", "name": "Trust", "unit": "Trust code",
+    "Trust_in_financial_deficit": "In financial deficit", "Deficit_source": "Deficit flag from",
+    "N_metrics": "Number of metrics", "Average_score_unrounded": "Average score (unrounded)",
+    "Average_score": "Average score", "average_2dp": "Average score", "Raw_segment": "Segment before the override",
+    "Final_segment": "Segment with segment 5", "Rank": "League rank", "rank": "Rank of the average",
+    "league_rank": "League rank", "league_rank_before": "League rank before", "P_other_segment": "Chance of another segment",
+    "Average_se_jackknife": "Standard error of the average (jackknife)", "se": "Standard error",
+    "z": "z", "n": "Number", "could_be_top": "Could be in the top group", "could_be_bottom": "Could be in the bottom group",
+    "next_unit": "Next trust", "next_estimate": "Next trust's average", "estimate": "Average score",
+    "average": "Average score", "average_before": "Average score before", "lower": "Interval from",
+    "upper": "Interval to", "beyond_noise": "Larger than its noise", "position": "Position",
+}
+
+
+def column_label(name) -> str:
+    """A column name a person reads: the table of :data:`COLUMN_LABELS`, else by rule.
+
+    >>> column_label("Trust_in_financial_deficit"), column_label("P_segment_2"), column_label("rank_low")
+    ('In financial deficit', 'Chance of segment 2', 'Rank low')
+    """
+    text = str(name)
+    if text in COLUMN_LABELS:
+        return COLUMN_LABELS[text]
+    if text.startswith("P_"):
+        text = "Chance of " + text[2:]
+    text = text.replace("_2dp", " (2 dp)").replace("_", " ").strip()
+    words = text.split(" ")
+    words = [w.lower() if (i and w.istitle() and len(w) > 1) else w for i, w in enumerate(words)]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def display_frame(df: pd.DataFrame, *, index: bool = False, decimals: int = 2) -> pd.DataFrame:
+    """The frame as a reader sees it: readable headers, whole numbers as integers, flags as yes/no,
+    floats rounded to ``decimals``. Values stay numbers, so they sort as numbers."""
+    d = df.reset_index() if index else df.copy()
+    out = {}
+    for col in d.columns:
+        x = d[col]
+        if pd.api.types.is_bool_dtype(x) or (x.dtype == object and x.dropna().map(type).eq(bool).all()
+                                              and len(x.dropna())):
+            x = x.map(lambda v: "" if pd.isna(v) else ("yes" if bool(v) else "no"))
+        elif pd.api.types.is_float_dtype(x):
+            v = x.to_numpy(dtype=float)
+            finite = v[np.isfinite(v)]
+            if len(finite) and np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 2**53):
+                x = x.round().astype("Int64")
+            else:
+                x = x.round(decimals)
+        out[column_label(col)] = x.to_numpy() if not isinstance(x.dtype, pd.api.extensions.ExtensionDtype) else x.array
+    labels = list(out)
+    if len(set(labels)) < len(labels):  # two names map to one label: keep the originals for the repeats
+        seen = set()
+        fixed = {}
+        for col, lab in zip(d.columns, labels):
+            fixed[lab if lab not in seen else f"{lab} ({col})"] = out[lab] if lab not in seen else d[col].to_numpy()
+            seen.add(lab)
+        out = fixed
+    return pd.DataFrame(out)
+
+
+def _as_text(view: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """Every cell as the text a reader sees: integers without decimals, floats to ``decimals``,
+    blanks for missing values. The browser still sorts numeric columns as numbers."""
+    out = {}
+    for col in view.columns:
+        x = view[col]
+        if pd.api.types.is_integer_dtype(x.dtype) or str(x.dtype) == "Int64":
+            out[col] = ["" if pd.isna(v) else str(int(v)) for v in x]
+        elif pd.api.types.is_float_dtype(x.dtype):
+            out[col] = ["" if pd.isna(v) else f"{v:.{decimals}f}" for v in x]
+        else:
+            out[col] = ["" if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA) else str(v) for v in x]
+    return pd.DataFrame(out, columns=view.columns)
+
+
+def _slug(text: str) -> str:
+    s = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+    while "--" in s:
+        s = s.replace("--", "-")
+    return s[:80] or "table"
+
+
 def table(df: pd.DataFrame, title: str, *, synthetic: bool, caption: str = "", max_rows: int | None = None,
           index: bool = False, decimals: int = 2) -> HTMLTable:
-    """A table for a report: every cell, header, title and caption HTML-escaped.
+    """A table for a report: sortable, searchable and downloadable (CSV) with itables, offline.
+
+    Headers are words (:func:`column_label`), whole numbers print as integers and flags as yes/no
+    (:func:`display_frame`); every cell, header, title and caption is HTML-escaped. The table is
+    not paged and sits in no scroll box, so a printed report shows every row. The CSV download
+    holds the rows as shown (after any search), with the numbers as shown.
 
     Parameters
     ----------
     df : pandas.DataFrame
     title : str
-        Shown above the table (with a SYNTHETIC banner for synthetic data).
+        Shown above the table (with a SYNTHETIC banner for synthetic data); also the CSV file name.
     synthetic : bool
     caption : str, optional
         One line under the title: what the table shows and does not show.
@@ -336,20 +427,28 @@ def table(df: pd.DataFrame, title: str, *, synthetic: bool, caption: str = "", m
     Examples
     --------
     >>> t = table(pd.DataFrame({"Trust_name": ["<script>alert(1)</script>"]}), "T", synthetic=False)
-    >>> "<script>" in t.html, "&lt;script&gt;" in t.html
+    >>> "<script>alert" in t.html, "&lt;script&gt;" in t.html
     (False, True)
     """
+    import itables
+
     shown = df if max_rows is None or len(df) <= max_rows else df.head(max_rows)
-    body = shown.to_html(index=index, escape=True, border=0, classes="nhs-table", na_rep="",
-                         float_format=lambda x: f"{x:.{decimals}f}")
+    view = display_frame(shown, index=index, decimals=decimals)
+    full_title = f"SYNTHETIC — {title}" if synthetic else title
+    name = _slug(full_title)
+    body = itables.to_html_datatable(
+        _as_text(view, decimals), connected=False, display_logo_when_loading=False, showIndex=False, paging=False, maxBytes=0,
+        classes="display compact cell-border", order=[], autoWidth=False,
+        layout={"topStart": "buttons", "topEnd": "search", "bottomStart": "info", "bottomEnd": None},
+        buttons=[{"extend": "csvHtml5", "text": "Download CSV", "title": name, "exportOptions": {"orthogonal": "display"}}],
+        style={"width": "100%", "margin": "0", "font-size": "0.9em"})
     banner = (f'<div class="nhs-synthetic" style="background:#fff3cd;border:1px solid #999;padding:2px 6px;'
               f'font-weight:bold">{html.escape(SYNTHETIC_BANNER)}</div>' if synthetic else "")
     more = (f"<p><em>{len(df) - len(shown)} more rows not shown.</em></p>" if len(shown) < len(df) else "")
     cap = f"<p><em>{html.escape(caption)}</em></p>" if caption else ""
-    full_title = f"SYNTHETIC — {title}" if synthetic else title
-    text = f"{full_title}\n{shown.to_string(index=index)}"
+    text = f"{full_title}\n{view.to_string(index=False)}"
     return HTMLTable(df, f'<div class="nhs-table-block">{banner}<h4>{html.escape(full_title)}</h4>{cap}'
-                         f'<div style="overflow:auto;max-height:720px">{body}</div>{more}</div>', text)
+                         f'{body}{more}</div>', text)
 
 
 def note(text: str, *, synthetic: bool = False) -> HTMLFragment:
@@ -942,7 +1041,8 @@ def trend(history: pd.DataFrame, *, synthetic: bool, trust: str = "", cutoffs=No
     ----------
     history : pandas.DataFrame
         One row per quarter (in order), columns ``quarter``, ``estimate``, optional
-        ``lower``/``upper``, ``rank``, ``segment``.
+        ``lower``/``upper``, ``league_rank`` (or ``rank``), ``segment``, ``cutoffs`` (that quarter's
+        cut-offs as text "2.06 / 2.35 / 2.70", blank where it used none).
     """
     fig = _figure("small")
     ax = fig.add_subplot()
@@ -954,15 +1054,22 @@ def trend(history: pd.DataFrame, *, synthetic: bool, trust: str = "", cutoffs=No
     ax.plot(x, est, "o-", color="black", label="average score")
     for i, row in enumerate(history.itertuples()):  # one label per quarter
         bits = []
-        if "rank" in history and pd.notna(getattr(row, "rank", None)):
+        if "league_rank" in history and pd.notna(getattr(row, "league_rank", None)):
+            bits.append(f"league rank {int(row.league_rank)}")
+        elif "rank" in history and pd.notna(getattr(row, "rank", None)):
             bits.append(f"rank {int(row.rank)}")
         if "segment" in history and pd.notna(getattr(row, "segment", None)):
             bits.append(f"seg {int(row.segment)}")
         if bits:
             ax.annotate(", ".join(bits), (i, est[i]), textcoords="offset points", xytext=(6, 6),
                         fontsize=FONT["tick"])
-    for c in cutoffs or ():
-        ax.axhline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8)
+    if "cutoffs" in history:  # each quarter's own cut-offs, only where that quarter used cut-offs
+        for i, text in enumerate(history["cutoffs"].fillna("").astype(str)):
+            for c in (float(t) for t in text.split("/") if t.strip()):
+                ax.hlines(c, i - 0.35, i + 0.35, color=OKABE_ITO["grey"], ls="--", lw=0.9)
+    else:
+        for c in cutoffs or ():
+            ax.axhline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8)
     ax.set_xticks(x, history["quarter"].astype(str))
     ax.set_xlim(-0.5, len(history) - 0.2)
     ax.invert_yaxis()
@@ -970,8 +1077,8 @@ def trend(history: pd.DataFrame, *, synthetic: bool, trust: str = "", cutoffs=No
     ax.legend(fontsize=FONT["tick"], frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or f"Quarter-by-quarter average score{': ' + trust if trust else ''}",
-                  "Shows the trust's average and its interval each quarter (dashed: segment cut-offs); does "
-                  "not show whether its peers changed, or method changes between quarters.", synthetic=synthetic)
+                  "Shows the trust's average and its interval each quarter, with that quarter's segment cut-offs "
+                  "(dashed, where it used cut-offs); does not show whether its peers changed.", synthetic=synthetic)
 
 
 def movement(change: pd.DataFrame, *, synthetic: bool, names=None, title: str | None = None,

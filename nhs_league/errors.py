@@ -19,6 +19,8 @@ class InputError(NHSLeagueError, ValueError):
     --------
     >>> str(InputError("not a number: 'abc'", file="a.csv", row=7, column="Value"))
     "a.csv, row 7, column 'Value': not a number: 'abc'"
+    >>> str(InputError("no rows for 2024Q1", file="/d/a.csv, /d/b.csv, /d/c.csv", column="Quarter"))
+    "column 'Quarter': no rows for 2024Q1 (files: a.csv, b.csv and 1 more)"
     """
 
     def __init__(self, message: str, *, file=None, row=None, column=None):
@@ -30,6 +32,13 @@ class InputError(NHSLeagueError, ValueError):
 
     def _format(self) -> str:
         where = []
+        files = [f for f in (self.file or "").split(", ") if f]
+        if len(files) > 2:  # the reason first, then a short list: never a wall of paths
+            names = [f.replace("\\", "/").rsplit("/", 1)[-1] for f in files]
+            tail = f" (files: {names[0]}, {names[1]} and {len(names) - 2} more)"
+            at = ", ".join(x for x in ([f"row {self.row}"] if self.row is not None else [])
+                           + ([f"column '{self.column}'"] if self.column is not None else []))
+            return f"{at + ': ' if at else ''}{self.message}{tail}"
         if self.file is not None:
             where.append(self.file)
         if self.row is not None:

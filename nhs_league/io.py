@@ -25,7 +25,8 @@ Tidy metric table (one row per trust, metric and quarter)::
     numerator, denominator    float, NaN when absent
     median_value, lower_quartile, upper_quartile, published_rank   float
 
-``trust_type`` is one of ``acute``, ``mental-health-and-community``, ``ambulance``.
+``trust_type`` is a code of ``nhs_league/data/org_types.yaml``: ``acute``,
+``mental-health-and-community``, ``ambulance`` or ``icb``.
 
 Tidy league table (one row per trust and quarter)::
 
@@ -57,29 +58,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import guards
+from . import guards, orgtypes
 from .catalogue import SUMMARY_IDS, load_catalogue, score_id_map
 from .errors import InputError, Problems
 from .files import OutputError, atomic_write_bytes, not_text, read_input_bytes
 from .quarters import Quarter, parse_quarter, quarter_from_path
 
-TRUST_TYPE_NAMES = {
-    "acute trust": "acute",
-    "acute": "acute",
-    "mental health and community trust": "mental-health-and-community",
-    "mental health and community": "mental-health-and-community",
-    "mental-health-and-community": "mental-health-and-community",
-    "non-acute trust": "mental-health-and-community",
-    "non-acute hospital trust": "mental-health-and-community",
-    "non-acute": "mental-health-and-community",
-    "ambulance trust": "ambulance",
-    "ambulance": "ambulance",
-}
-TRUST_TYPE_LABELS = {
-    "acute": "Acute trust",
-    "mental-health-and-community": "Mental health and community trust",
-    "ambulance": "Ambulance trust",
-}
+# Organisation types come from nhs_league/data/org_types.yaml (nhs_league.orgtypes).
+TRUST_TYPE_NAMES = orgtypes.names()
+TRUST_TYPE_LABELS = orgtypes.labels()
 
 DATA_COLUMNS = [
     "Region", "Trust_type", "Trust_subtype", "Trust_code", "Trust_name", "Domain", "Sub-domain",
@@ -331,7 +318,7 @@ def _numbers(raw: pd.DataFrame, col: str, problems: Problems, *, allow_suppresse
 
 def _trust_types(raw: pd.DataFrame, problems: Problems) -> np.ndarray:
     path = raw.attrs.get("path")
-    low = raw["Trust_type"].str.lower()
+    low = raw["Trust_type"].str.lower().str.replace(r"[\s_-]+", " ", regex=True).str.strip()
     mapped = low.map(TRUST_TYPE_NAMES)
     bad = mapped.isna().to_numpy()
     for i in np.flatnonzero(bad)[:20]:
@@ -601,7 +588,8 @@ def _empty(columns) -> pd.DataFrame:
 PARSED_CACHE_ENV = "NHS_LEAGUE_PARSED_CACHE"
 #: What the parsed table of a file depends on besides its bytes and name: the code that reads it,
 #: the metric catalogue it is checked against, and the versions that pickle it.
-_READER_SOURCES = ("io.py", "guards.py", "catalogue.py", "quarters.py", "errors.py", "data/metrics.csv")
+_READER_SOURCES = ("io.py", "guards.py", "catalogue.py", "quarters.py", "errors.py", "orgtypes.py",
+                   "data/metrics.csv", "data/org_types.yaml")
 
 
 @functools.lru_cache(maxsize=1)
@@ -615,6 +603,8 @@ def reader_digest() -> str:
     here = Path(__file__).parent
     for name in _READER_SOURCES:
         h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    if orgtypes.active_path() != orgtypes.ORG_TYPES_PATH:  # another organisation-types file is in use
+        h.update(b"org_types\0" + orgtypes.active_path().read_bytes() + b"\0")
     h.update(f"{sys.version}|{np.__version__}|{pd.__version__}|{pickle.HIGHEST_PROTOCOL}".encode())
     return h.hexdigest()
 
@@ -791,9 +781,6 @@ def _check_unstated_quarter(t: pd.DataFrame, keys, what: str, q: Quarter) -> Non
 
 
 def parse_trust_type(text) -> str:
-    """``acute``, ``mental-health-and-community`` (alias ``non-acute``) or ``ambulance``."""
-    t = TRUST_TYPE_NAMES.get(str(text).strip().lower().replace("_", "-"))
-    if t is None:
-        raise InputError(f"unknown trust type {text!r}; use acute, mental-health-and-community "
-                         "(or non-acute) or ambulance", column="--trust-type")
-    return t
+    """``acute``, ``mental-health-and-community`` (alias ``non-acute``), ``ambulance`` or ``icb``
+    (the types of ``nhs_league/data/org_types.yaml``)."""
+    return orgtypes.parse(text)

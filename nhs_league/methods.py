@@ -14,6 +14,7 @@ from quarter to quarter.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import functools
 import hashlib
@@ -36,7 +37,7 @@ CHOICES = {
     ("scoring", "published_scores"): ("where_no_rule", "prefer_published", "never"),
     ("average", "aggregation"): ("mean", "median", "trimmed_mean", "geometric_mean"),
     ("average", "rounding"): ("half_up", "half_even"),
-    ("segmentation", "rule"): ("cutoffs", "quartiles"),
+    ("segmentation", "rule"): ("cutoffs", "quartiles", "thresholds"),
     ("segmentation", "boundary"): ("better", "worse"),
     ("override", "deficit"): ("published_flag_else_metrics", "metrics", "published_flag"),
     ("segment5", "source"): ("flag", "list", "none"),
@@ -54,6 +55,10 @@ def _finite_number(value) -> bool:
     """A real number (not a bool, not NaN or infinite)."""
     return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
             and bool(np.isfinite(value)))
+
+
+PROVISIONAL_MARK = "PROVISIONAL"
+PROVISIONAL_VALUE = "provisional"  # a threshold value: use the preset's provisional_cutoffs
 
 
 def _check_cutoffs(values, where: str) -> tuple[float, ...]:
@@ -146,11 +151,12 @@ def _span(low, high, high_open=False) -> str:
 #: method setting, add its key here and read it where it is applied.
 SCHEMA: dict[str, dict[str, object]] = {
     "scoring": {"continuous": Checked(), "ties": Checked(), "min_trusts": Whole(2),
-                "published_scores": Checked(), "published_as_rounded": TextList()},
+                "published_scores": Checked(), "published_as_rounded": TextList(), "metric_lists": Checked()},
     "average": {"aggregation": Checked(), "trim": Real(0.0, 0.5, high_open=True), "weights": Checked(),
                 "decimals": Whole(0, 12), "rounding": Checked()},
     "segmentation": {"rule": Checked(), "cutoffs": Checked(), "quantile_method": Checked(),
-                     "boundary": Checked()},
+                     "boundary": Checked(), "thresholds": Checked(), "provisional_cutoffs": Checked(),
+                     "provisional": Flag(), "provisional_label": Text()},
     "domain_segmentation": {"cutoffs": Checked()},
     "override": {"enabled": Flag(), "cap": Whole(1, 4), "deficit": Checked(), "planned_metric": Text(),
                  "variance_metric": Text(), "tolerance": Real(-1e9, 1e9)},
@@ -202,6 +208,7 @@ class Method:
     description: str
     settings: dict = field(repr=False)
     source: str = ""
+    edited: bool = False  # a file with a built-in preset's name but other settings (load_method)
 
     def __post_init__(self):
         s = self.settings
@@ -210,7 +217,24 @@ class Method:
             v = s[sec].get(key)
             if v not in allowed:
                 raise MethodError(f"method {self.name!r}: {sec}.{key} = {v!r}; expected one of {allowed}")
-        _check_cutoffs(s["segmentation"].get("cutoffs"), f"method {self.name!r}: segmentation.cutoffs")
+        seg = s["segmentation"]
+        if seg["rule"] == "thresholds" or "thresholds" in seg or "provisional_cutoffs" in seg:
+            self.thresholds  # validates segmentation.thresholds and provisional_cutoffs (also where unused)
+        if seg["rule"] != "thresholds":
+            _check_cutoffs(s["segmentation"].get("cutoffs"), f"method {self.name!r}: segmentation.cutoffs")
+        lists = s["scoring"].get("metric_lists", "catalogue")
+        if not (lists == "catalogue" or (isinstance(lists, dict) and all(
+                v == "catalogue" or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+                for v in lists.values()))):
+            raise MethodError(f"method {self.name!r}: scoring.metric_lists must be 'catalogue' or a mapping "
+                              "{organisation type: 'catalogue' or a list of Metric_IDs}")
+        if isinstance(lists, dict):
+            from . import orgtypes
+
+            unknown = sorted(set(lists) - set(orgtypes.codes()))
+            if unknown:
+                raise MethodError(f"method {self.name!r}: scoring.metric_lists names unknown organisation "
+                                  f"type(s) {unknown}; the types are {list(orgtypes.codes())}")
         self.domain_cutoffs  # validates domain_segmentation.cutoffs
         if s["segmentation"].get("quantile_method") not in QUANTILE_METHODS:
             raise MethodError(f"method {self.name!r}: segmentation.quantile_method must be a numpy "
@@ -248,7 +272,54 @@ class Method:
     # Convenience accessors for the choices used on hot paths.
     @property
     def cutoffs(self) -> tuple[float, float, float]:
+        if self.settings["segmentation"]["rule"] == "thresholds":
+            raise self.unresolved_error()
         return _check_cutoffs(self.settings["segmentation"]["cutoffs"], "segmentation.cutoffs")
+
+    @property
+    def provisional(self) -> bool:
+        """True when unpublished thresholds were replaced by stand-ins (``--provisional``)."""
+        return bool(self.settings["segmentation"].get("provisional", False))
+
+    @property
+    def thresholds(self) -> dict:
+        """``{organisation type: (T1, T2, T3), None or "provisional"}`` of a ``thresholds`` preset.
+
+        None = not published (the preset refuses to run for the type); ``"provisional"`` = use the
+        ``provisional_cutoffs``, labelled PROVISIONAL (what ``--provisional`` does, written in a preset).
+        """
+        from . import orgtypes
+
+        seg = self.settings["segmentation"]
+        where = f"method {self.name!r}: segmentation.thresholds"
+        raw = seg.get("thresholds")
+        types = orgtypes.codes()
+        def one(v, w):
+            return v if v is None or v == PROVISIONAL_VALUE else _check_cutoffs(v, w)
+
+        if raw is None or raw == PROVISIONAL_VALUE or isinstance(raw, (list, tuple)):  # one for every type
+            cut = one(raw, where)
+            out = {t: cut for t in types}
+        elif isinstance(raw, dict):
+            unknown = sorted(set(raw) - set(types))
+            if unknown:
+                raise MethodError(f"{where}: unknown organisation type(s) {unknown}; the types are {list(types)}")
+            out = {t: one(raw.get(t), f"{where}.{t}") for t in types}
+        else:
+            raise MethodError(f"{where} must be a list of three numbers, 'provisional', or a mapping by "
+                              "organisation type")
+        _check_cutoffs(seg.get("provisional_cutoffs"), f"method {self.name!r}: segmentation.provisional_cutoffs")
+        return out
+
+    def unresolved_error(self) -> MethodError:
+        return MethodError(f"method {self.name!r} segments by NHS England's defined thresholds, which need "
+                           "values for the organisation type: use methods.resolve_for(method, trust_type)")
+
+    def metric_list(self, trust_type: str) -> list[str] | None:
+        """The Metric_IDs this preset scores for ``trust_type``, or None: every catalogue metric of the type."""
+        lists = self.settings["scoring"].get("metric_lists", "catalogue")
+        v = lists.get(trust_type, "catalogue") if isinstance(lists, dict) else lists
+        return None if v == "catalogue" else list(v)
 
     @property
     def domain_cutoffs(self) -> dict[str, tuple[float, float, float]]:
@@ -284,19 +355,18 @@ class Method:
     def label(self) -> str:
         """The name and a short fingerprint of the content, as outputs record the method.
 
-        A preset named like a built-in one but with other settings is marked ``edited``, so that
-        an edited copy never reads as NHS England's preset:
+        A preset file named like a built-in preset but with other settings is marked ``edited``
+        (:func:`load_method` decides), so that an edited copy never reads as NHS England's preset;
+        what is derived from a preset (:meth:`replace`, :func:`resolve_for`) keeps its mark:
 
         >>> m = load_method("nof-2025-26")
         >>> m.label == f"nof-2025-26 ({m.fingerprint()[:8]})"
         True
-        >>> m.replace(name="nof-2025-26", override={"tolerance": 5.0}).label.startswith("nof-2025-26 (edited, ")
-        True
+        >>> import dataclasses
+        >>> dataclasses.replace(m, edited=True).replace(override={"tolerance": 5.0}).label.split(" (")[1][:7]
+        'edited,'
         """
-        fp = self.fingerprint()
-        built_in = _built_in_fingerprint(self.name)
-        edited = built_in is not None and built_in != fp
-        return f"{self.name} ({'edited, ' if edited else ''}{fp[:8]})"
+        return f"{self.name} ({'edited, ' if self.edited else ''}{self.fingerprint()[:8]})"
 
     def replace(self, name: str | None = None, **sections) -> "Method":
         """A copy with some settings changed, e.g. ``replace(override={"enabled": False})``."""
@@ -308,7 +378,7 @@ class Method:
             for k, v in changes.items():
                 s[sec][k] = v
                 parts.append(f"{sec}.{k}={v}")
-        return Method(name or "+".join([self.name, *parts]), self.description, s, self.source)
+        return Method(name or "+".join([self.name, *parts]), self.description, s, self.source, self.edited)
 
 
 def check_coverage(coverage, *, name: str = "coverage") -> float:
@@ -431,22 +501,72 @@ def load_method(name_or_path) -> Method:
         raise MethodError(f"{p}: the preset's 'description' must be text")
     settings = {k: v for k, v in data.items() if k not in TOP_KEYS}
     try:
-        return Method(str(data["name"]), str(data.get("description") or "").strip(), settings, str(p))
+        m = Method(str(data["name"]), str(data.get("description") or "").strip(), settings, str(p))
     except MethodError as exc:
         if p.parent == PRESET_DIR:
             raise
         raise MethodError(f"{p}: {exc}") from None  # the file to open and fix
+    if p.resolve().parent != PRESET_DIR.resolve():
+        official = _built_in_fingerprint(m.name)
+        if official is not None and official != m.fingerprint():
+            m = dataclasses.replace(m, edited=True)
+    return m
 
 
 def default_method_for(quarter) -> Method:
     """The preset NHS England used for a quarter: ``nof-2025-26-qN`` for quarter N of 2025/26 (each
-    with the cut-offs that quarter's published segments pin), else the generic ``nof-2025-26``.
+    with the cut-offs that quarter's published segments pin), else the generic ``nof-2025-26``; from
+    Q1 2026/27 ``nof-2026-27`` with its defined thresholds (:func:`resolve_for` gives their values).
 
     >>> default_method_for("2025Q4").cutoffs
     (2.02, 2.29, 2.57)
+    >>> default_method_for("2026Q2").name
+    'nof-2026-27'
     """
     q = Quarter.parse(quarter)
+    if q >= Quarter(2026, 1):
+        return load_method("nof-2026-27")
     name = f"nof-2025-26-q{q.q}"
     if q.year == 2025 and (PRESET_DIR / f"{name}.yaml").exists():
         return load_method(name)
     return load_method("nof-2025-26")
+
+
+
+
+def resolve_for(method: Method, trust_type: str, *, provisional: bool = False) -> Method:
+    """The method with the segment thresholds of ``trust_type`` in place, ready to run.
+
+    A preset whose ``segmentation.rule`` is ``thresholds`` (the 2026/27 "defined thresholds") takes the
+    values of the organisation type from ``segmentation.thresholds``. Where NHS England has not
+    published them (null) it refuses, unless ``provisional``: then the ``provisional_cutoffs`` (the
+    2025/26 cut-offs) stand in and the method's name, written into every output's Method column,
+    says PROVISIONAL. Other presets are returned unchanged.
+
+    Examples
+    --------
+    >>> m = load_method("nof-2026-27")
+    >>> resolve_for(m, "acute")
+    Traceback (most recent call last):
+    ...
+    nhs_league.errors.MethodError: method 'nof-2026-27': NHS England has not published the 2026/27 segment thresholds for acute organisations (segmentation.thresholds.acute is null): give them in a copy of the preset, or pass --provisional to use the provisional cut-offs 2.06 / 2.35 / 2.7, every output labelled PROVISIONAL
+    >>> r = resolve_for(m, "icb", provisional=True)
+    >>> r.name, r.cutoffs, r.provisional
+    ('nof-2026-27 PROVISIONAL (2025/26 cut-offs)', (2.06, 2.35, 2.7), True)
+    """
+    seg = method.settings["segmentation"]
+    if seg["rule"] != "thresholds":
+        return method
+    cut = method.thresholds[trust_type]
+    if cut is not None and cut != PROVISIONAL_VALUE:
+        return method.replace(name=method.name, segmentation={"rule": "cutoffs", "cutoffs": list(cut)})
+    fallback = _check_cutoffs(seg["provisional_cutoffs"], "segmentation.provisional_cutoffs")
+    if not (provisional or cut == PROVISIONAL_VALUE):
+        raise MethodError(
+            f"method {method.name!r}: NHS England has not published the 2026/27 segment thresholds for "
+            f"{trust_type} organisations (segmentation.thresholds.{trust_type} is null): give them in a copy "
+            f"of the preset, or pass --provisional to use the provisional cut-offs "
+            f"{' / '.join(f'{c:g}' for c in fallback)}, every output labelled {PROVISIONAL_MARK}")
+    label = str(seg.get("provisional_label", "provisional cut-offs"))
+    return method.replace(name=f"{method.name} {PROVISIONAL_MARK} ({label})",
+                          segmentation={"rule": "cutoffs", "cutoffs": list(fallback), "provisional": True})

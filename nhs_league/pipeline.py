@@ -139,6 +139,23 @@ class Panel:
         return d, src
 
 
+def unknown_metric_notes(inputs: Inputs) -> list[str]:
+    """One line per Metric_ID the catalogue does not know: where it is first, how many rows (never
+    dropped silently)."""
+    if not inputs.unknown_metrics:
+        return []
+    m = inputs.metrics
+    rows = m[m["metric_id"].isin(inputs.unknown_metrics)].drop_duplicates("metric_id").set_index("metric_id")
+    counts = m["metric_id"].value_counts()
+    out = []
+    for mid in inputs.unknown_metrics:
+        where = (f" ({rows.at[mid, 'source_file']}, first on row {int(rows.at[mid, 'source_row'])}; "
+                 f"{int(counts[mid])} row{'s' if counts[mid] != 1 else ''})") if mid in rows.index else ""
+        out.append(f"Metric_ID {mid}{where} is not in the metric catalogue: not scored "
+                   "(describe it with --catalogue FILE)")
+    return out
+
+
 def _pivot(rows: pd.DataFrame, trusts: pd.Index, metric_ids: list[str], column: str) -> np.ndarray:
     out = np.full((len(trusts), len(metric_ids)), np.nan)
     if len(rows) == 0 or not metric_ids:
@@ -180,8 +197,7 @@ def build_panel(inputs: Inputs, quarter: str, trust_type: str, *, catalogue=None
     other = sorted(x for x in present & set(catalogue["metric_id"]) if x not in listed)
     if other:
         notes.append(f"metrics not scored for {trust_type} trusts in the catalogue, ignored: {', '.join(other)}")
-    if inputs.unknown_metrics:
-        notes.append(f"unknown Metric_IDs (not in the catalogue), ignored: {', '.join(inputs.unknown_metrics)}")
+    notes += unknown_metric_notes(inputs)
     mids = list(scored["metric_id"])
     values = _pivot(rows, trusts.index, mids, "value")
     score_rows = rows[rows["metric_id"].isin(list(sid))].assign(
@@ -412,6 +428,8 @@ def classify(average, in_deficit, intensive_support, method: Method) -> dict:
     s = method.settings
     avg = round_scores(average, method.decimals, s["average"]["rounding"])
     seg_s = s["segmentation"]
+    if seg_s["rule"] == "thresholds":  # a 2026/27 preset not yet given its thresholds (methods.resolve_for)
+        raise method.unresolved_error()
     if seg_s["rule"] == "cutoffs":
         raw = cutoff_segments(avg, method.cutoffs)
     else:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ast
 import datetime as _dt
+import hashlib
 import html
 import json
 import os
@@ -58,14 +59,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, orgtypes
 from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_bytes, atomic_write_text
 from .guards import MAX_RANK
 from .limits import MAX_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N, check_memory, ranks_bytes
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
                  read_inputs, rows_for, select_quarter)
-from .methods import Method, default_method_for, load_method, read_yaml
+from .methods import Method, default_method_for, load_method, read_yaml, resolve_for
 from .quarters import Quarter
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -494,16 +495,24 @@ class ReportContext:
             style = "background:#fff3cd;border:2px solid #000;"
         else:
             source = (self.inputs.metrics.attrs.get("source") or self.inputs.league.attrs.get("source")
-                      or "published NHS England files")
-            head = f"Real published data ({source})."
+                      or "published by NHS England, official files, Open Government Licence v3.0")
+            head = f"REAL DATA — {source}."
             style = f"background:#eef5fb;border:2px solid {OKABE_ITO['blue']};"
-        files = "".join(f"<li>{html.escape(Path(p).name)}</li>" for p in self.paths)
+        hashes = {Path(k).name: v for k, v in self.inputs.files.items()}
+        files = "".join(
+            f"<li>{html.escape(Path(p).name)}"
+            + (f" — SHA-256 <code>{html.escape(hashes[Path(p).name])}</code>" if Path(p).name in hashes else "")
+            + "</li>" for p in self.paths)
         rows = [("Quarter", f"{self.quarter_label} ({self.quarter})"), ("Trust type", self.trust_type_label),
                 ("Method preset", f"{self.method.label}; full fingerprint {self.method.fingerprint()}"),
                 ("Seed", str(self.seed)), ("Coverage", f"{self.coverage:.0%}"), ("Draws", str(self.draws))]
         rows += [(k.replace("_", " ").capitalize(), str(v)) for k, v in self.extra.items()]
         table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                         for k, v in rows)
+        if self.method.provisional:  # 2026/27 thresholds not published: stand-in cut-offs
+            head += (f" PROVISIONAL — segments use stand-in cut-offs "
+                     f"{' / '.join(f'{c:g}' for c in self.method.cutoffs)} because NHS England has not "
+                     f"published the segment thresholds for this organisation type.")
         text = f"{head}\n" + "\n".join(f"{k}: {v}" for k, v in rows)
         return HTMLFragment(f'<div class="nhs-banner" {_LABEL_ATTR}="{self.label}" '
                             f'style="{style}padding:8px;margin:6px 0">'
@@ -554,7 +563,8 @@ def prepare(*, quarter, trust_type, data=(), method="", seed=0, coverage=0.95, d
     paths = [Path(p) for p in v["data"]]
     inputs = load_inputs(paths)
     q = select_quarter(inputs, v["quarter"])
-    m = load_method(method) if method else default_method_for(q)
+    # a thresholds preset (nof-2026-27) takes the type's thresholds; unpublished ones are an error here
+    m = resolve_for(load_method(method) if method else default_method_for(q), v["trust_type"])
     extra_out = {k: v[k] for k in extra}
     return ReportContext(q, v["trust_type"], paths, inputs, m, int(seed), float(coverage), int(draws), extra_out,
                          method)
@@ -853,7 +863,8 @@ def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
 
 
 def _method_for(ctx: ReportContext, quarter: str) -> Method:
-    return load_method(ctx.method_requested) if ctx.method_requested else default_method_for(quarter)
+    return resolve_for(load_method(ctx.method_requested) if ctx.method_requested else default_method_for(quarter),
+                       ctx.trust_type)
 
 
 def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
@@ -866,7 +877,10 @@ def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
     from .uncertainty import basket_bootstrap_averages
 
     rows = []
-    for q in ctx.inputs.quarters:  # at most a handful of quarters
+    upto = Quarter.parse(ctx.quarter).code
+    for q in ctx.inputs.quarters:  # at most a handful of quarters; never after the report's quarter
+        if Quarter.parse(q).code > upto:
+            continue
         caps = ctx.capabilities if q == ctx.quarter else capabilities(ctx.inputs, q, ctx.trust_type)
         if "metric_scores" not in caps:
             continue
@@ -895,10 +909,67 @@ def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
         else:
             se = float(reps.se().iloc[i])
             lo, hi = avg - 1.96 * se, avg + 1.96 * se
+        seg_rule = m.settings["segmentation"]["rule"]
         rows.append({"quarter": Quarter.parse(q).label, "estimate": avg, "lower": float(lo),
-                     "upper": float(hi), "rank": int(nominal["rank"][i]),
-                     "segment": int(nominal["segment"][i]), "method": m.name})
-    return pd.DataFrame(rows, columns=["quarter", "estimate", "lower", "upper", "rank", "segment", "method"])
+                     "upper": float(hi), "league_rank": int(nominal["rank"][i]),
+                     "segment": int(nominal["segment"][i]), "method": m.name,
+                     "cutoffs": " / ".join(f"{c:.2f}" for c in m.cutoffs) if seg_rule == "cutoffs" else ""})
+    return pd.DataFrame(rows, columns=["quarter", "estimate", "lower", "upper", "league_rank", "segment", "method",
+                                       "cutoffs"])
+
+
+def override_note(ctx: ReportContext, trust_code: str) -> str:
+    """One sentence on the financial override for this trust: whether it applies, and where the trust
+    would sit without it (segment and league rank, everything else as published)."""
+    from .pipeline import classify
+
+    t = ctx.table.set_index("Trust_code")
+    row = t.loc[trust_code]
+    if row["Trust_in_financial_deficit"] != "Yes":
+        return (f"{row['Trust_name']} is not in financial deficit ({row['Deficit_source']}): the financial "
+                "override does not apply to it.")
+    raw, seg = int(row["Raw_segment"]), int(row["Segment"])
+    if raw >= seg:
+        return (f"{row['Trust_name']} is in financial deficit ({row['Deficit_source']}), but its average already "
+                f"puts it in segment {raw}: the override (a cap at segment "
+                f"{ctx.method.settings['override']['cap']}) does not change its place.")
+    off = ctx.method.replace(override={"enabled": False})
+    avg = t["Average_score"].to_numpy(dtype=float)
+    deficit = (t["Trust_in_financial_deficit"] == "Yes").to_numpy()
+    free = classify(avg, deficit, np.zeros(len(t), bool), off)
+    k = t.index.get_loc(trust_code)
+    return (f"{row['Trust_name']} is in financial deficit ({row['Deficit_source']}), so the financial override "
+            f"caps it at segment {seg}: its average alone ({row['Average_score']:.2f}) would put it in segment "
+            f"{raw}, at league rank {int(free['rank'][k])} instead of {int(row['Rank'])} (everyone else as "
+            "published). Its chance of a different segment reflects the cap as well as its scores.")
+
+
+def raw_value_table(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
+    """The trust's raw value on each metric beside its peers' median and quartiles (from the file's
+    ``Median_value`` / ``Lower_quartile`` / ``Upper_quartile`` where it gives them, else computed from
+    the peers' values), its score and where the score came from."""
+    from .backtest import metric_score_table
+
+    panel = ctx.panel
+    i = panel.trusts.index.get_loc(trust_code)
+    rows = rows_for(ctx.inputs.metrics, ctx.quarter, ctx.trust_type)
+    stats = rows.drop_duplicates("metric_id").set_index("metric_id") if len(rows) else pd.DataFrame()
+    scores = metric_score_table(panel, ctx.method, ctx.result).set_index(["Trust_code", "Metric_ID"])
+    out = []
+    for j, (mid, r) in enumerate(panel.metrics.iterrows()):
+        v = panel.values[:, j]
+        have = ~np.isnan(v)
+        sid = r["score_id"] if isinstance(r["score_id"], str) else mid
+        key = (trust_code, sid)
+        med = lq = uq = np.nan
+        if mid in stats.index and "median_value" in stats:
+            med, lq, uq = (float(stats.loc[mid, c]) for c in ("median_value", "lower_quartile", "upper_quartile"))
+        if np.isnan(med) and have.sum() >= 2:
+            lq, med, uq = np.percentile(v[have], [25, 50, 75])
+        out.append({"metric": r["name"], "better": r["better"], "value": v[i], "peer_median": med,
+                    "peer_lower_quartile": lq, "peer_upper_quartile": uq, "peers_with_a_value": int(have.sum()),
+                    "score": scores["Score"].get(key, np.nan), "score_from": scores["Source"].get(key, "")})
+    return pd.DataFrame(out)
 
 
 def compare_quarters(ctx: ReportContext, previous: str = "") -> pd.DataFrame:
@@ -934,7 +1005,7 @@ def compare_quarters(ctx: ReportContext, previous: str = "") -> pd.DataFrame:
     ch["upper"] = ch["change"] + crit * sd
     ch["beyond_noise"] = ch["verdict"].isin(["better", "worse"])
     for col, reps in (("", now), ("_before", before)):
-        ch[f"rank{col}"] = pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(ch.index)
+        ch[f"league_rank{col}"] = pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(ch.index)
         ch[f"segment{col}"] = pd.Series(reps.nominal["segment"], index=reps.trust_codes).reindex(ch.index)
     out = ch.sort_values(["change"], kind="stable")
     out.attrs.update(previous=prev_q, previous_label=Quarter.parse(prev_q).label, methods={prev_q: m_prev.name, ctx.quarter: ctx.method.name},
@@ -1037,6 +1108,7 @@ class Plan:
     jobs: list
     skipped: list = field(default_factory=list)  # (what, why)
     notes: list = field(default_factory=list)
+    up_to_date: list = field(default_factory=list)  # jobs whose report is current (set by build)
 
 
 def load_suite(path=None) -> dict:
@@ -1060,14 +1132,6 @@ def load_suite(path=None) -> dict:
     return suite
 
 
-_TYPE_IN_NAME = {
-    "acute": ("-acute-trust-",),
-    "mental-health-and-community": ("-mental-health-and-community-trust-", "-non-acute-hospital-trust-",
-                                    "-non-acute-trust-"),
-    "ambulance": ("-ambulance-trust-",),
-}
-
-
 def files_for_type(paths, trust_type: str) -> list[Path]:
     """The files whose official name is for ``trust_type`` (files named for no type are kept).
 
@@ -1080,8 +1144,7 @@ def files_for_type(paths, trust_type: str) -> list[Path]:
     """
     out = []
     for p in map(Path, paths):
-        name = f"-{p.name.lower()}"
-        typed = [t for t, keys in _TYPE_IN_NAME.items() if any(k in name for k in keys)]
+        typed = orgtypes.from_file_name(p.name)
         if not typed or trust_type in typed:
             out.append(p)
     return out
@@ -1147,6 +1210,16 @@ def _stem(notebook: str, params: dict, entry: dict) -> str:
     return f"{notebook}-{suffix}" if suffix else notebook
 
 
+def _trust_codes(paths, quarter: str, trust_type: str) -> dict[str, str]:
+    """``{trust code: trust name}`` of a dataset for one quarter and trust type, sorted by code."""
+    inputs = load_inputs(paths)
+    names = {}
+    for t in (rows_for(inputs.metrics, quarter, trust_type), rows_for(inputs.league, quarter, trust_type)):
+        if len(t):
+            names.update(zip(t["trust_code"], t["trust_name"]))
+    return dict(sorted(names.items()))
+
+
 def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> Plan:
     """The default suite as jobs, optionally filtered by quarter, trust type and notebook names."""
     suite = suite if isinstance(suite, dict) else load_suite(suite)
@@ -1160,8 +1233,8 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
         if notebooks and nb not in notebooks:
             continue
         paths, note = _dataset_paths(suite, entry.get("data", "synthetic"))
-        types = entry.get("trust_types", list(TRUST_TYPES))
-        types = list(TRUST_TYPES) if types == "all" else [parse_trust_type(t) for t in types]
+        types = entry.get("trust_types", "all")
+        types = None if types == "all" else [parse_trust_type(t) for t in types]
         quarters = [Quarter.parse(q).code for q in entry.get("quarters", [])]
         if paths is None:
             skipped.append((f"{nb} on {entry.get('data')}", note or "dataset not present"))
@@ -1172,15 +1245,26 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
         for q in quarters:
             if q_filter and q != q_filter:
                 continue
-            for t in types:
+            # "all": every organisation type scored in the quarter's year (org_types.yaml first_year)
+            for t in (types if types is not None else orgtypes.types_for_year(Quarter.parse(q).year)):
                 if t_filter and t != t_filter:
                     continue
-                for extra in entry.get("parameter_sets") or [{}]:
+                sets = entry.get("parameter_sets") or [{}]
+                names = {}
+                if sets == "each_trust":  # one report per trust of the quarter and type
+                    names = _trust_codes(paths, q, t)
+                    sets = [{"trust_code": c} for c in names]
+                for extra in sets:
                     params = {**defaults, **(entry.get("parameters") or {}), **extra, "quarter": q,
                               "trust_type": t}
                     params["data"] = _data_for(paths, suite["notebooks"][nb], q, t, params)
+                    title = suite["notebooks"][nb].get("title", nb)
+                    if extra.get("trust_code") in names:
+                        title = f"{title}: {names[extra['trust_code']]} ({extra['trust_code']})"
+                    if params.get("previous_quarter"):
+                        title = f"{title}: {Quarter.parse(params['previous_quarter']).label} to {Quarter.parse(q).label}"
                     jobs.append(Job(nb, params, _stem(nb, params, entry), q, t, entry.get("data", "synthetic"),
-                                    suite["notebooks"][nb].get("title", nb)))
+                                    title))
     for what, why in suite.get("not_possible") or []:
         skipped.append((what, why))
     return Plan(jobs, skipped, notes)
@@ -1296,7 +1380,8 @@ def manifest(job: Job, params: dict, *, output, build_dir, started: float, finis
 
     method_name = params.get("method") or ""
     try:
-        m = load_method(method_name) if method_name else default_method_for(job.quarter)
+        m = resolve_for(load_method(method_name) if method_name else default_method_for(job.quarter),
+                        job.trust_type)
         method = {"preset": m.name, "label": m.label, "requested": method_name or "(default for the quarter)",
                   "fingerprint": m.fingerprint(), "source": m.source}
     except MethodError as exc:  # pragma: no cover - validated before running
@@ -1329,10 +1414,19 @@ def manifest(job: Job, params: dict, *, output, build_dir, started: float, finis
     }
 
 
-def write_index(output, *, skipped=(), notes=()) -> Path:
-    """``<output>/index.html``: every report under ``output`` (from the manifests), which are
-    SYNTHETIC, and the analyses that could not be made with the reason."""
-    out = Path(output)
+# One line per kind of report: the question it answers (shown in the index).
+REPORT_QUESTIONS = {
+    "league_table": "Where does each trust sit, and whom did the deficit rule cap?",
+    "rank_uncertainty": "How sure is each rank, and which trusts can really be told apart?",
+    "sensitivity": "How far do the ranks move when a method choice changes?",
+    "quarter_comparison": "Who moved between two quarters, and is the move larger than its noise?",
+    "trust_profile": "Where does one trust stand, on which metrics, and how sure is that?",
+    "context": "Does deprivation explain the league, and what would an adjusted league look like?",
+}
+_KIND_ORDER = ["league_table", "rank_uncertainty", "sensitivity", "quarter_comparison", "context", "trust_profile"]
+
+
+def _index_rows(out: Path) -> list[dict]:
     rows = []
     for mf in sorted(out.glob("*/*/*.manifest.json")):
         try:
@@ -1340,27 +1434,94 @@ def write_index(output, *, skipped=(), notes=()) -> Path:
         except (OSError, ValueError):
             continue
         rel = mf.relative_to(out).parent / m.get("html", mf.name.replace(".manifest.json", ".html"))
-        rows.append((m.get("quarter", ""), m.get("trust_type", ""), m.get("title") or m.get("report", ""),
-                     m.get("report", ""), m.get("data", ""), rel.as_posix(), m.get("created", ""),
-                     m.get("method", {}).get("label") or m.get("method", {}).get("preset", "")))
+        params = m.get("parameters") or {}
+        rows.append({"quarter": m.get("quarter", ""), "trust_type": m.get("trust_type", ""),
+                     "title": m.get("title") or m.get("report", ""), "report": m.get("report", ""),
+                     "notebook": Path(str(m.get("notebook") or m.get("report", ""))).stem.split("-")[0],
+                     "data": m.get("data", ""), "href": rel.as_posix(), "created": m.get("created", ""),
+                     "preset": (m.get("method") or {}).get("label") or (m.get("method") or {}).get("preset", ""),
+                     "trust_code": str(params.get("trust_code") or "")})
+    return rows
+
+
+def _index_section(rows: list[dict], *, real: bool) -> list[str]:
+    """Reports of one kind of data, grouped by trust type and quarter, one line per kind."""
     esc = html.escape
+    tag = ('<span class="real">REAL</span>' if real else '<span class="synthetic">SYNTHETIC</span>')
     body = []
-    body.append("<h1>NHS Oversight Framework league tables: reports</h1>")
-    body.append("<p>Each report re-computes a league table or analyses how much of each league position "
-                "is signal. Reports marked <strong>SYNTHETIC</strong> are built from the project's made-up "
-                "synthetic year: they demonstrate the methods and say nothing about real trusts.</p>")
-    if rows:
-        body.append("<table><thead><tr><th>Quarter</th><th>Trust type</th><th>Report</th><th>Data</th>"
-                    "<th>Method</th><th>Built</th></tr></thead><tbody>")
-        for q, t, title, name, label, href, created, preset in sorted(rows):
-            tag = ('<span class="synthetic">SYNTHETIC</span>' if label == "SYNTHETIC"
-                   else '<span class="real">real published data</span>')
-            qlabel = Quarter.parse(q).label if q else ""
-            body.append(f"<tr><td>{esc(qlabel)}</td><td>{esc(TRUST_TYPE_LABELS.get(t, t))}</td>"
-                        f'<td><a href="{esc(href, quote=True)}">{esc(title)}</a> <small>({esc(name)})</small></td>'
-                        f"<td>{tag}</td><td>{esc(preset)}</td><td>{esc(created)}</td></tr>")
-        body.append("</tbody></table>")
-    else:
+    order = {k: i for i, k in enumerate(_KIND_ORDER)}
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["trust_type"], r["quarter"]), []).append(r)
+    type_rank = {t: i for i, t in enumerate(TRUST_TYPES)}
+    for (t, q) in sorted(groups, key=lambda k: (type_rank.get(k[0], 9), k[0], k[1]), reverse=False):
+        items = sorted(groups[(t, q)], key=lambda r: (order.get(r["notebook"], 99), r["title"], r["href"]))
+        qlabel = Quarter.parse(q).label if q else ""
+        body.append(f"<h3>{tag} {esc(TRUST_TYPE_LABELS.get(t, t))}, {esc(qlabel)}</h3><ul class='reports'>")
+        profiles = [r for r in items if r["notebook"] == "trust_profile"]
+        for r in items:
+            if r["notebook"] == "trust_profile" and len(profiles) > 3:
+                continue
+            question = REPORT_QUESTIONS.get(r["notebook"], "")
+            body.append(f'<li><a href="{esc(r["href"], quote=True)}">{esc(r["title"])}</a>'
+                        + (f" — {esc(question)}" if question else "")
+                        + f' <small>({esc(r["preset"])}; built {esc(r["created"])})</small></li>')
+        body.append("</ul>")
+        if len(profiles) > 3:
+            body.append(f"<details class='profiles'><summary>Trust profiles ({len(profiles)}) — "
+                        f"{esc(REPORT_QUESTIONS['trust_profile'])}</summary><ul class='reports profiles'>")
+            for r in sorted(profiles, key=lambda r: r["title"]):
+                body.append(f'<li data-search="{esc((r["title"] + " " + r["trust_code"]).lower(), quote=True)}">'
+                            f'<a href="{esc(r["href"], quote=True)}">{esc(r["title"])}</a></li>')
+            body.append("</ul></details>")
+    return body
+
+
+_INDEX_SEARCH = """<p><label for="trust-search"><strong>Find a trust profile</strong> (name or ODS code):</label>
+<input id="trust-search" type="search" placeholder="e.g. Kent or RYY" autocomplete="off"
+ style="font-size:1em;padding:4px;width:22em"> <span id="trust-search-count"></span></p>
+<script>
+(function () {
+  var box = document.getElementById('trust-search'), count = document.getElementById('trust-search-count');
+  box.addEventListener('input', function () {
+    var q = box.value.trim().toLowerCase(), shown = 0;
+    document.querySelectorAll('details.profiles').forEach(function (d) { d.open = q.length > 0; });
+    document.querySelectorAll('li[data-search]').forEach(function (li) {
+      var hit = !q || li.getAttribute('data-search').indexOf(q) >= 0;
+      li.style.display = hit ? '' : 'none';
+      if (hit) { shown += 1; }
+    });
+    count.textContent = q ? shown + ' profile(s) match' : '';
+  });
+})();
+</script>"""
+
+
+def write_index(output, *, skipped=(), notes=()) -> Path:
+    """``<output>/index.html``: every report under ``output`` (from the manifests). Reports on real
+    data come first, grouped by trust type and quarter, each kind with the question it answers; a
+    search box finds a trust's profile; SYNTHETIC reports follow, then the analyses that could not be
+    made, with the reason."""
+    out = Path(output)
+    rows = _index_rows(out)
+    real = [r for r in rows if r["data"] != "SYNTHETIC"]
+    synthetic = [r for r in rows if r["data"] == "SYNTHETIC"]
+    esc = html.escape
+    body = ["<h1>NHS Oversight Framework league tables: reports</h1>",
+            "<p>Each report re-computes a league table or measures how much of each league position is "
+            "real. Reports on <span class='real'>REAL</span> data name their publisher, files and SHA-256 "
+            "hashes at the top. Reports marked <span class='synthetic'>SYNTHETIC</span> are built from "
+            "the project's made-up synthetic year: they demonstrate the methods and say nothing about "
+            "real trusts.</p>"]
+    if any(r["notebook"] == "trust_profile" for r in rows):
+        body.append(_INDEX_SEARCH)
+    if real:
+        body.append("<h2>Real data</h2>")
+        body += _index_section(real, real=True)
+    if synthetic:
+        body.append("<h2>SYNTHETIC data (made-up trusts, for demonstration)</h2>")
+        body += _index_section(synthetic, real=False)
+    if not rows:
         body.append("<p>No reports have been built yet: run <code>nhs-league report</code>.</p>")
     if skipped:
         body.append("<h2>Analyses not made, and why</h2><ul>")
@@ -1371,10 +1532,11 @@ def write_index(output, *, skipped=(), notes=()) -> Path:
         body.extend(f"<li>{esc(n)}</li>" for n in notes)
         body.append("</ul>")
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>NOF league table reports</title>"
-            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-            "table{border-collapse:collapse}td,th{border-bottom:1px solid #ccc;padding:4px 8px;text-align:left}"
+            "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.4}"
+            "ul.reports{margin:0.2em 0 0.8em}ul.profiles{columns:2}h3{margin:1em 0 0.2em;font-size:1.05em}"
             ".synthetic{background:#fff3cd;border:1px solid #000;padding:1px 4px;font-weight:bold}"
-            ".real{background:#eef5fb;border:1px solid #0072B2;padding:1px 4px}</style></head><body>"
+            ".real{background:#eef5fb;border:1px solid #0072B2;padding:1px 4px;font-weight:bold}"
+            "@media print{details.profiles{display:block}details.profiles>*{display:block}}</style></head><body>"
             + "\n".join(body) + "</body></html>\n")
     return atomic_write_text(out / "index.html", page)
 
@@ -1430,7 +1592,28 @@ def export_html(nb, title: str) -> str:
             _idle_exporters.append(exporter)
     for empty in ('<script src=""></script>', '<script src=""> </script>'):
         body = body.replace(empty, "")
-    return body
+    return with_table_library(body)
+
+
+_TABLE_LIBRARY_MARK = "<!-- nhs-league: itables offline bundle (DataTables) -->"
+_PRINT_CSS = ("<style>@media print{.dt-buttons,.dt-search,.dt-info{display:none!important}"
+              "table.dataTable{font-size:8pt}}</style>")
+
+
+def with_table_library(page: str) -> str:
+    """Embed itables' offline bundle (DataTables, no network) once, where the page has tables.
+
+    The bundle is what ``itables.init_notebook_mode()`` would display; putting it in the page here
+    keeps the notebooks free of set-up cells. Print CSS hides the search box and buttons."""
+    if 'id="itables_' not in page or _TABLE_LIBRARY_MARK in page:
+        return page
+    from itables import options
+    from itables.javascript import generate_init_offline_itables_html
+
+    init = _TABLE_LIBRARY_MARK + generate_init_offline_itables_html(options.dt_bundle) + _PRINT_CSS
+    i = page.find("<body")
+    j = page.find(">", i) + 1 if i >= 0 else 0
+    return page[:j] + init + page[j:]
 
 
 def label_of(nb) -> str | None:
@@ -1511,7 +1694,7 @@ def _absolute(path) -> Path:
     return Path(os.path.abspath(os.fspath(path)))
 
 
-def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, commit) -> JobResult:
+def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, commit, key="") -> JobResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -1543,6 +1726,7 @@ def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, forc
     finished = time.time()
     man = manifest(job, params, output=output, build_dir=build_dir, started=started, finished=finished,
                    kernel=kernel, label=label, git_commit=commit)
+    man["build_key"] = key
     html_path = atomic_write_text(job.html_path(output), page, force=force)
     atomic_write_text(job.manifest_path(output), json.dumps(man, indent=2, sort_keys=True) + "\n", force=force)
     return JobResult(job, True, finished - started, html=html_path, executed=executed,
@@ -1565,9 +1749,48 @@ def validate_jobs(jobs) -> list[dict]:
     return out
 
 
-def check_targets(jobs, output, *, force: bool) -> None:
-    """Refuse (before running anything) when a target exists and ``force`` is false, or two
-    jobs would write the same report."""
+def code_digest() -> str:
+    """SHA-256 over the package's source and data files and the notebook templates: a report built
+    with other code or templates is out of date."""
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    files = sorted([*pkg.rglob("*.py"), *pkg.rglob("*.yaml"), *pkg.rglob("*.csv"), *NOTEBOOK_DIR.glob("*.ipynb")])
+    for f in files:
+        if "__pycache__" in f.parts:
+            continue
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def build_key(job: Job, params: dict, code: str) -> str:
+    """What a report depends on: the code and templates, its parameters and its input files' bytes."""
+    h = hashlib.sha256(code.encode())
+    h.update(json.dumps({k: v for k, v in params.items() if k != "data"}, sort_keys=True, default=str).encode())
+    for p in params.get("data", []):
+        h.update(file_sha256(p).encode())
+    return h.hexdigest()
+
+
+def _built_key(job: Job, output) -> str | None:
+    """The build key in an existing report's manifest (None when there is no report of ours)."""
+    mf = job.manifest_path(output)
+    if not (mf.exists() and job.html_path(output).exists()):
+        return None
+    try:
+        return json.loads(mf.read_text(encoding="utf-8")).get("build_key")
+    except (OSError, ValueError):
+        return None
+
+
+def check_targets(jobs, output, *, force: bool, params=None, code: str | None = None) -> list[bool]:
+    """Before running anything: refuse two jobs writing one report, and say which jobs are up to date.
+
+    A report is up to date when its manifest's ``build_key`` equals the job's (same code, parameters
+    and input bytes): it is skipped. A report of ours that is out of date is rebuilt. A file in the
+    way that this package did not build (no manifest, or one without a build key) is never
+    overwritten without ``force``. With ``force`` every job runs. Returns, per job, whether it is up
+    to date."""
     seen = {}
     for job in jobs:
         target = job.html_path(output)
@@ -1575,11 +1798,20 @@ def check_targets(jobs, output, *, force: bool) -> None:
             raise InputError(f"two reports would be written to {target}: {seen[target]} and {job.key}")
         seen[target] = job.key
     if force:
-        return
-    existing = [p for job in jobs for p in (job.html_path(output), job.manifest_path(output)) if p.exists()]
-    if existing:
-        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise OutputExistsError(f"{existing[0]} exists{more}: pass --force to overwrite")
+        return [False] * len(jobs)
+    params = params if params is not None else [job.parameters for job in jobs]
+    code = code if code is not None else code_digest()
+    fresh, foreign = [], []
+    for job, prm in zip(jobs, params):
+        built = _built_key(job, output)
+        fresh.append(built is not None and built == build_key(job, prm, code))
+        if built is None and any(p.exists() for p in (job.html_path(output), job.manifest_path(output))):
+            foreign.append(next(p for p in (job.html_path(output), job.manifest_path(output)) if p.exists()))
+    if foreign:
+        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+        raise OutputExistsError(f"{foreign[0]} exists and was not built by nhs-league report{more}: "
+                                "pass --force to overwrite")
+    return fresh
 
 
 def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int | None = None,
@@ -1592,7 +1824,8 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
     output : path, default ``reports/`` in the project folder
     build_dir : path, default ``build/notebooks/`` in the project folder
     force : bool
-        Overwrite existing reports.
+        Rebuild every report. Without it, a report whose manifest records the same code, parameters
+        and input bytes is skipped (listed in ``plan.up_to_date``), and one out of date is rebuilt.
     jobs : int, default ``os.cpu_count()``
         Notebooks run at once (each in its own kernel process).
     timeout : int
@@ -1622,7 +1855,14 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
         raise InputError(f"--timeout must be a whole number of seconds from 1 to {MAX_CELL_TIMEOUT}, got {timeout!r}",
                          column="--timeout")
     params = validate_jobs(plan.jobs)
-    check_targets(plan.jobs, output, force=force)
+    code = code_digest()
+    fresh = check_targets(plan.jobs, output, force=force, params=params, code=code)
+    keys = [build_key(j, p, code) for j, p in zip(plan.jobs, params)]
+    plan.up_to_date = [j for j, f in zip(plan.jobs, fresh) if f]  # the caller says what was skipped
+    todo = [i for i, f in enumerate(fresh) if not f]
+    plan = Plan([plan.jobs[i] for i in todo], plan.skipped, plan.notes)
+    params = [params[i] for i in todo]
+    keys = [keys[i] for i in todo]
     if not plan.jobs:
         write_index(output, skipped=plan.skipped, notes=plan.notes)
         return []
@@ -1637,7 +1877,7 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
         os.environ.pop(PARSED_CACHE_ENV, None)
     try:
         results = _run_all(plan.jobs, params, n, bar, output=output, build_dir=build_dir, kernel=kernel,
-                           timeout=timeout, force=force, commit=commit)
+                           timeout=timeout, force=True, commit=commit, keys=keys)
     finally:
         if before is None:
             os.environ.pop(PARSED_CACHE_ENV, None)
@@ -1648,14 +1888,14 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
     return results
 
 
-def _run_all(jobs, params, n, bar, **kw) -> list[JobResult]:
+def _run_all(jobs, params, n, bar, *, keys, **kw) -> list[JobResult]:
     """Run ``jobs`` on ``n`` threads (each drives one kernel); results in job order."""
     results: list[JobResult | None] = [None] * len(jobs)
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="nhs-report") as pool:
         # the jobs with the most input first, so that what is left at the end, when a core may
         # wait for the last notebook, is short; results stay in plan order
         order = sorted(range(len(jobs)), key=lambda i: -_input_bytes(params[i].get("data", [])))
-        futures = {pool.submit(_run_job, jobs[i], params[i], **kw): i for i in order}
+        futures = {pool.submit(_run_job, jobs[i], params[i], key=keys[i], **kw): i for i in order}
         for fut in as_completed(futures):
             i = futures[fut]
             results[i] = fut.result()

@@ -726,6 +726,12 @@ def resolve(space: ScenarioSpace, data: SensitivityData) -> Resolved:
             values[name] = [nominal[name]]
             continue
         vals = [str(v) for v in spec["values"]]
+        if name == "peer_set" and data.level == "domain" and any(v != nominal[name] for v in vals):
+            notes.append("choice peer_set left out: at domain level the published domain scores cannot be "
+                         "re-scored among the remaining trusts, so the effect of leaving trusts out cannot be "
+                         "measured (it is not shown as 'no change')")
+            values[name] = [nominal[name]]
+            continue
         ch = CHOICES[name]
         changes = [v for v in vals if v != nominal[name]]
         if data.level not in ch.levels and changes:

@@ -52,9 +52,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import orgtypes
 from .catalogue import (ADJUSTED_SEGMENT_ID, AVERAGE_SCORE_ID, DEFICIT_FLAG_ID, FINAL_SEGMENT_ID,
                         UNADJUSTED_SEGMENT_ID, DOMAIN_LABELS, DOMAIN_SCORE_IDS,
-                        DOMAIN_SEGMENT_IDS, DOMAINS, RSP_FLAG_ID, TRUST_TYPES, load_catalogue,
+                        DOMAIN_SEGMENT_IDS, DOMAINS, RSP_FLAG_ID, load_catalogue,
                         metrics_for)
 from .files import OutputExistsError, atomic_write_text, csv_text
 from .io import SYNTHETIC_MARK, TRUST_TYPE_LABELS, Inputs
@@ -66,6 +67,7 @@ from .segmentation import apply_override, apply_segment5, quartile_cutoffs
 
 DEFAULT_SEED = 2025
 FINANCIAL_YEAR = 2025
+YEAR_TYPES = orgtypes.types_for_year(FINANCIAL_YEAR)  # the types scored in 2025/26 (no ICBs)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = PROJECT_ROOT / "data" / "synthetic" / "2025-26"
 
@@ -284,7 +286,7 @@ def file_names(quarter: int) -> dict[str, tuple[str, str]]:
         return {t: (f"{folder}/nhs-oversight-framework-{s}-data.csv",
                     f"{folder}/nhs-oversight-framework-{s}-league-table.csv") for t, s in stem.items()}
     return {t: (f"{folder}/nhs-oversight-framework-{t}-trust-data-{folder}-v2.csv",
-                f"{folder}/nhs-oversight-framework-{t}-trust-league-table-{folder}-v2.csv") for t in TRUST_TYPES}
+                f"{folder}/nhs-oversight-framework-{t}-trust-league-table-{folder}-v2.csv") for t in YEAR_TYPES}
 
 
 def _profile(metric_id: str, trust_type: str, cat_row) -> dict:
@@ -386,7 +388,7 @@ def _make_trusts(rng: np.random.Generator, places: list[str]) -> dict[str, _Trus
     """The 134 + 61 + 10 fictional trusts with names, codes, subtypes, regions, sizes."""
     out = {}
     used = 0
-    for trust_type in TRUST_TYPES:
+    for trust_type in YEAR_TYPES:
         subtypes = np.array([s for s, k in SUBTYPES[trust_type].items() for _ in range(k)], dtype=object)
         n = len(subtypes)
         subtypes = subtypes[rng.permutation(n)]
@@ -883,7 +885,7 @@ def generate(seed: int = DEFAULT_SEED, *, catalogue: pd.DataFrame | None = None)
     rng_names = np.random.default_rng([seed, 0])
     trusts = _make_trusts(rng_names, _place_names(rng_names))
     out: dict[str, str] = {}
-    for k, trust_type in enumerate(TRUST_TYPES):
+    for k, trust_type in enumerate(YEAR_TYPES):
         rng = np.random.default_rng([seed, k + 1])
         state = _TypeState(quality=np.zeros(trusts[trust_type].n))
         for q in (1, 2, 3, 4):

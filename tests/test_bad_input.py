@@ -277,7 +277,7 @@ def test_cli_unknown_trust_type_option(run_cli, data_file):
     code, out, err = run_cli("table", data_file(GOOD), "--quarter", "2025Q3", "--trust-type", "hospice")
     assert code == 2 and err.splitlines() == [
         "nhs-league: error: option --trust-type: unknown trust type 'hospice'; use acute, "
-        "mental-health-and-community (or non-acute) or ambulance"]
+        "mental-health-and-community (alias non-acute), ambulance, icb (alias integrated-care-board)"]
 
 
 # ---- validate: every problem, one per line ----

@@ -148,11 +148,19 @@ def test_segment_palette_is_sequential_and_not_red_green():
     assert all(a < b for a, b in zip(lum, lum[1:])), "segments 1-4 should get lighter in order"
 
 
+def _table_rows(page: str) -> list:
+    """The rows an itables table holds (its JSON data), as the browser will show them."""
+    import json
+    import re
+    m = re.search(r'"data_json": "(.*?)",\n', page)
+    return json.loads(json.loads(f'"{m.group(1)}"'))
+
+
 def test_table_escapes_cells_titles_and_captions():
     df = pd.DataFrame({"Trust_name": ["<script>alert(1)</script>", "A & B"], "<b>col</b>": [1.234, 2.0]})
     t = charts.table(df, "Title <i>x</i>", caption="cap <img src=x>", synthetic=True)
     page = t._repr_html_()
-    assert "<script>" not in page and "<img src=x>" not in page and "<b>col</b>" not in page
+    assert "<script>alert" not in page and "<img src=x>" not in page and "<b>col</b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "A &amp; B" in page and "&lt;i&gt;x&lt;/i&gt;" in page
     assert charts.SYNTHETIC_BANNER in page and "SYNTHETIC — Title" in page
@@ -164,7 +172,36 @@ def test_table_real_has_no_synthetic_banner_and_truncates():
     page = charts.table(df, "T", synthetic=False, max_rows=10)._repr_html_()
     assert "SYNTHETIC" not in page
     assert "20 more rows not shown" in page
-    assert page.count("<tr") == 11  # header + 10 rows
+    assert [r[0] for r in _table_rows(page)] == [str(i) for i in range(10)]
+
+
+def test_table_reads_as_words_sorts_searches_downloads_and_prints_every_row():
+    df = pd.DataFrame({"Trust_code": ["A", "B", "C"], "Trust_in_financial_deficit": [True, False, True],
+                       "N_metrics": [11.0, 12.0, 9.0], "Rank": [2.0, 1.0, 3.0], "P_other_segment": [0.1234, 0.5, 0.0]})
+    page = charts.table(df, "League, Q4", synthetic=False)._repr_html_()
+    view = charts.display_frame(df)
+    assert list(view.columns) == ["Trust code", "In financial deficit", "Number of metrics", "League rank",
+                                  "Chance of another segment"]
+    assert view["In financial deficit"].tolist() == ["yes", "no", "yes"]
+    assert str(view["Number of metrics"].dtype) == "Int64" and view["League rank"].tolist() == [2, 1, 3]
+    assert view["Chance of another segment"].tolist() == [0.12, 0.5, 0.0]
+    assert _table_rows(page)[0] == ["A", "yes", "11", "2", "0.12"]  # integers, not 11.00; as shown
+    gaps = charts.table(pd.DataFrame({"x": [1.5, np.nan], "n": [1.0, np.nan]}), "G", synthetic=False)._repr_html_()
+    assert _table_rows(gaps) == [["1.50", "1"], ["", ""]]  # a missing value is blank, never NaN
+    # DataTables (itables, offline) with a search box and a CSV button; no paging, so print shows all
+    assert '"paging": false' in page and '"csvHtml5"' in page and '"search"' in page
+    assert "https://" not in page.split("<script", 1)[1].split("</script>", 1)[0]  # no CDN
+
+
+def test_report_pages_embed_the_table_library_once_and_offline():
+    frag = charts.table(pd.DataFrame({"x": [1, 2]}), "T", synthetic=False)._repr_html_()
+    page = f"<html><body>{frag}{frag}</body></html>"
+    from nhs_league import report
+    out = report.with_table_library(page)
+    assert out.count(report._TABLE_LIBRARY_MARK) == 1 and report.with_table_library(out) == out
+    assert out.index(report._TABLE_LIBRARY_MARK) < out.index('id="itables_')  # before the first table
+    assert "unpkg" not in out and "cdn." not in out and "DataTable" in out
+    assert report.with_table_library("<html><body><p>no table</p></body></html>").count("itables") == 0
 
 
 def test_show_embeds_image_with_escaped_alt_text():

@@ -26,6 +26,7 @@ from nhs_league.catalogue import CATALOGUE_PATH, DOMAINS, RULES, TRUST_TYPES
 from nhs_league.cli import main
 from nhs_league.io import TRUST_TYPE_NAMES
 from nhs_league.methods import CHOICES, PRESET_DIR, QUANTILE_METHODS, SCHEMA, Flag, Real, Text, TextList, Whole
+from nhs_league.orgtypes import codes as org_type_codes
 from nhs_league.quarters import Quarter
 
 Q3A = ["--quarter", "2025Q3", "--trust-type", "acute"]
@@ -36,6 +37,7 @@ CATALOGUE = pd.read_csv(CATALOGUE_PATH, dtype=str, keep_default_na=False)
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                               HealthCheck.too_slow])
 WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-", min_size=1, max_size=12)
+ORG_TYPES = tuple(org_type_codes())
 NON_FINITE = st.sampled_from([float("nan"), float("inf"), float("-inf")])
 
 
@@ -130,6 +132,16 @@ def invalid_for(spec, section: str, key: str):
             return st.one_of(bad_list, WORD, st.sampled_from(DOMAINS).map(
                 lambda d: {x: [1.9, 2.3, 2.9] for x in DOMAINS if x != d}))
         return st.one_of(bad_list, WORD, st.integers())
+    if key == "thresholds":
+        return st.one_of(WORD.filter(lambda w: w != "provisional"), st.integers(),
+                         st.tuples(NON_FINITE, st.floats(1, 4), st.floats(1, 4)).map(list),
+                         WORD.filter(lambda w: w not in ORG_TYPES).map(lambda w: {w: [2.0, 2.3, 2.6]}))
+    if key == "provisional_cutoffs":
+        return invalid_for(spec, "segmentation", "cutoffs")
+    if key == "metric_lists":
+        return st.one_of(WORD.filter(lambda w: w != "catalogue"), st.integers(),
+                         WORD.filter(lambda w: w not in ORG_TYPES).map(lambda w: {w: "catalogue"}),
+                         st.just({"acute": [1, 2]}))
     if key == "weights":
         return st.one_of(WORD.filter(lambda w: w not in ("per_metric", "per_domain")),
                          st.fixed_dictionaries({"OF0023": st.one_of(NON_FINITE, st.floats(max_value=-1e-9),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import html
 import json
 from pathlib import Path
 
@@ -232,4 +233,9 @@ def test_index_lists_every_report(built):
     page = (built["out"] / "index.html").read_text(encoding="utf-8")
     for r in built["results"].values():
         assert f'href="2025Q4/acute/{r.job.name}.html"' in page
-    assert page.count('class="synthetic">SYNTHETIC') == len(built["results"])
+    # every report here is synthetic: one SYNTHETIC section, no real one, each kind with its question
+    assert "<h2>SYNTHETIC data" in page and "<h2>Real data</h2>" not in page
+    assert page.count('<h3><span class="synthetic">SYNTHETIC</span>') == 1
+    for r in built["results"].values():
+        question = report.REPORT_QUESTIONS.get(r.job.notebook)
+        assert question and html.escape(question) in page

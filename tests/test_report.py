@@ -186,7 +186,11 @@ def test_index_escapes_and_labels(tmp_path):
                                                    "method": {"preset": "p"}}))
     page = report.write_index(tmp_path, skipped=[("Basket <b>", "no metric scores")], notes=["a & b"]).read_text()
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert page.count('class="synthetic">SYNTHETIC') == 1 and page.count('class="real">real published data') == 1
+    # real reports first, in their own section; the synthetic ones below, marked in their heading
+    assert page.index("<h2>Real data</h2>") < page.index("<h2>SYNTHETIC data")
+    assert page.index("Real one") < page.index("&lt;script&gt;alert(1)&lt;/script&gt;")
+    assert page.count('<h3><span class="synthetic">SYNTHETIC</span>') == 1
+    assert page.count('<h3><span class="real">REAL</span>') == 1
     assert "Basket &lt;b&gt;" in page and "a &amp; b" in page
 
 
@@ -310,18 +314,40 @@ def test_manifest_contents(first_build, fixture_files):
 
 
 @pytest.mark.slow
-def test_existing_report_is_not_overwritten_without_force(first_build, run_cli, fixture_files):
+def test_a_rebuild_skips_what_is_up_to_date_and_rebuilds_what_is_not(first_build, run_cli, fixture_files):
     html = first_build["out"] / "2025Q4" / "acute" / "league_table.html"
+    base = ["report", "--data", *fixture_files, "--quarter", "2025Q4", "--trust-type", "acute", "--notebook",
+            "league_table", "--output", first_build["out"], "--build-dir", first_build["build"], "--quiet"]
+    same = [*base, *[a for k, v in FAST.items() for a in ("--param", f"{k}={v}")]]
     before = html.read_bytes(), html.stat().st_ino
-    argv = ["report", "--data", *fixture_files, "--quarter", "2025Q4", "--trust-type", "acute", "--notebook",
-            "league_table", "--param", "draws=40", "--output", first_build["out"], "--build-dir",
-            first_build["build"], "--quiet"]
-    code, _, err = run_cli(*argv)
-    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
-    assert (html.read_bytes(), html.stat().st_ino) == before
-    code, _, err = run_cli(*argv, "--force")
+    # same code, parameters and inputs: skipped, exit 0, the report untouched
+    code, _, err = run_cli(*same)
     assert code == 0, err
-    assert html.stat().st_ino != before[1]  # replaced by a rename
+    assert "skipped 1 report(s) already up to date" in err and "0 report(s) written" in err
+    assert (html.read_bytes(), html.stat().st_ino) == before
+    # a parameter changed: out of date, rebuilt (atomically, by a rename)
+    code, _, err = run_cli(*base, "--param", f"draws={FAST['draws'] + 7}")
+    assert code == 0, err
+    assert "1 report(s) written" in err and html.stat().st_ino != before[1]
+    ino = html.stat().st_ino
+    # --force rebuilds even what is up to date
+    code, _, err = run_cli(*base, "--param", f"draws={FAST['draws'] + 7}", "--force")
+    assert code == 0 and "1 report(s) written" in err and html.stat().st_ino != ino
+    # the manifest records the key the next build compares with
+    m1 = json.loads(html.with_name("league_table.manifest.json").read_text())
+    assert m1["build_key"] == report.build_key(first_build["plan"].jobs[0], m1["parameters"], report.code_digest())
+
+
+def test_the_build_key_follows_code_parameters_and_input_bytes(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("a\n1\n")
+    job = report.Job("league_table", {}, "league_table", "2025Q4", "acute")
+    key = report.build_key(job, {"draws": 40, "data": [str(f)]}, "code")
+    assert key == report.build_key(job, {"draws": 40, "data": [str(f)]}, "code")
+    assert key != report.build_key(job, {"draws": 41, "data": [str(f)]}, "code")
+    assert key != report.build_key(job, {"draws": 40, "data": [str(f)]}, "other code")
+    f.write_text("a\n2\n")
+    assert key != report.build_key(job, {"draws": 40, "data": [str(f)]}, "code")
 
 
 @pytest.mark.slow
@@ -373,10 +399,18 @@ def test_trend_rows_match_each_quarters_summary(fixture_files, source):
         lo = s["average_low"] if "average_low" in s else s["average"] - 1.96 * s["se"]
         hi = s["average_high"] if "average_high" in s else s["average"] + 1.96 * s["se"]
         want.append({"quarter": report.Quarter.parse(q).label, "estimate": float(s["average"]),
-                     "lower": float(lo), "upper": float(hi), "rank": int(s["rank"]),
-                     "segment": int(s["segment"]), "method": m.name})
+                     "lower": float(lo), "upper": float(hi), "league_rank": int(s["rank"]),
+                     "segment": int(s["segment"]), "method": m.name,
+                     "cutoffs": " / ".join(f"{c:.2f}" for c in m.cutoffs)})
     assert len(want) == 2
     pd.testing.assert_frame_equal(got, pd.DataFrame(want, columns=got.columns))
+
+
+def test_the_trend_stops_at_the_reports_quarter(fixture_files):
+    ctx = report.prepare(quarter="2025Q3", trust_type="acute", data=[str(p) for p in fixture_files], seed=3, draws=40)
+    assert "2025Q4" in ctx.inputs.quarters  # the file holds a later quarter ...
+    got = report.trend(ctx, report.pick_trust(ctx, ""))
+    assert got["quarter"].tolist() == ["Q3 2025/26"]  # ... which a Q3 report never shows
 
 
 def test_replicates_summary_is_cached_but_callers_get_copies(fixture_files):

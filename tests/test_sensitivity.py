@@ -260,10 +260,14 @@ def test_the_metric_level_default_space_fails_on_domain_data_naming_the_choice()
         sens.monte_carlo(_domain_data(), "default", n=5)
 
 
-def test_peer_set_without_subtypes_or_specialists_is_an_error(data):
+def test_peer_set_is_left_out_at_domain_level_and_an_error_without_the_subtype(data):
+    # domain level: the published domain scores cannot be re-scored among fewer trusts, so the choice is
+    # left out with a reason (never shown as "0.00 places of shift")
     sp = sens.ScenarioSpace("x", "", {"peer_set": {"values": ["all", "no_specialist"]}})
-    with pytest.raises(MethodError, match="peer_set='no_specialist'.*no trust subtypes"):
-        sens.resolve(sp, _domain_data(subtypes=False))
+    for dd in (_domain_data(subtypes=False), _domain_data()):
+        r = sens.resolve(sp, dd)
+        assert r.values["peer_set"] == ["all"]
+        assert any(n.startswith("choice peer_set left out: at domain level") for n in r.notes)
     sp2 = sens.ScenarioSpace("x", "", {"peer_set": {"values": ["all", "no_specialist"],
                                                     "exclude_subtypes": ["Acute - Tiny"]}})
     with pytest.raises(MethodError, match="peer_set='no_specialist'.*no trust has subtype"):

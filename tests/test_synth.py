@@ -377,14 +377,18 @@ def test_cli_rejects_a_negative_seed(tmp_path, capsys):
 
 def test_every_builtin_metric_has_a_profile():
     cat = load_catalogue()
-    assert set(cat.loc[cat["rule"] != "finance_lookup", "metric_id"]) <= set(synth.PROFILES)  # OF0080 is derived
+    year = cat["trust_types"].map(lambda ts: bool(set(ts) & set(synth.YEAR_TYPES)))
+    drawn = cat["rule"] != "finance_lookup"  # OF0080 is derived
+    assert set(cat.loc[year & drawn, "metric_id"]) <= set(synth.PROFILES)
+    from nhs_league import synth_icb  # the ICB-only metrics belong to the 2026/27 ICB quarter
+    assert set(cat.loc[~year, "metric_id"]) <= set(synth_icb.PROFILES)
     kinds = {"binomial", "poisson", "normal", "rating", "plan", "variance"}
     assert {p["kind"] for p in synth.PROFILES.values()} <= kinds
     # proportion and rate metrics are drawn as counts, so they get numerators and denominators
     for mid, row in cat.iterrows():
         want = {"binomial": "binomial", "poisson": "poisson"}.get(row["distribution"])
         if want:
-            assert synth.PROFILES[mid]["kind"] == want, mid
+            assert (synth.PROFILES if year[mid] else synth_icb.PROFILES)[mid]["kind"] == want, mid
 
 
 def test_a_metric_added_to_the_catalogue_gets_generic_values(tmp_path):

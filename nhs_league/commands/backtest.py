@@ -10,7 +10,7 @@ from ..backtest import backtest_panel
 from ..catalogue import TRUST_TYPES, load_catalogue
 from ..errors import InputError, Problems
 from ..io import parse_trust_type, read_inputs, rows_for, select_quarter
-from ..methods import default_method_for, load_method
+from ..methods import default_method_for, load_method, resolve_for
 from ..pipeline import build_panel
 from .common import notes_for, print_notes
 
@@ -29,6 +29,9 @@ def register(sub) -> None:
     p.add_argument("--method", default=None,
                    help="method preset name or YAML file (default: NHS England's preset for each quarter)")
     p.add_argument("--catalogue", default=None, help="extra metric catalogue CSV")
+    p.add_argument("--provisional", action="store_true",
+                   help="with a preset whose segment thresholds are not published (nof-2026-27): use its "
+                        "provisional cut-offs, labelled PROVISIONAL")
     p.set_defaults(run=run)
 
 
@@ -47,12 +50,13 @@ def run(args) -> int:
                                                                          if t in set(m["trust_type"])]
     summaries, mismatches, notes = [], [], notes_for(inputs)
     for q in quarters:
-        method = load_method(args.method) if args.method else default_method_for(q)
+        preset = load_method(args.method) if args.method else default_method_for(q)
         for t in types:
             if not len(rows_for(m, q, t)):
                 continue
+            method = resolve_for(preset, t, provisional=args.provisional)  # 2026/27: the type's thresholds
             panel = build_panel(inputs, q, t, catalogue=catalogue)
-            notes += [f"{q} {t}: {n}" for n in panel.notes]
+            notes += [f"{q} {t}: {n}" for n in panel.notes if n not in notes]  # unknown IDs: said once
             s, bad = backtest_panel(panel, method)
             summaries.append(s.assign(Method=method.label))
             mismatches.append(bad)

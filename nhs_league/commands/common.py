@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import orgtypes
 from ..catalogue import load_catalogue
 from ..errors import Problems
 from ..files import OutputError, OutputExistsError, csv_text, refuse_existing, system_words, write_csv
 from ..io import Inputs, parse_trust_type, read_inputs, rows_for, select_quarter
-from ..methods import Method, default_method_for, load_method
-from ..pipeline import Panel, build_panel
+from ..methods import Method, default_method_for, load_method, resolve_for
+from ..pipeline import Panel, build_panel, unknown_metric_notes
 
 
 def add_input_arguments(p, *, output_help="CSV file to write (default: standard output)") -> None:
@@ -22,9 +23,12 @@ def add_input_arguments(p, *, output_help="CSV file to write (default: standard 
                    help="NOF data file(s) and/or league-table file(s), CSV as published by NHS England")
     p.add_argument("--quarter", required=True, help="quarter, e.g. 2025Q3 or 'Q3 2025/26'")
     p.add_argument("--trust-type", required=True,
-                   help="acute, mental-health-and-community (alias non-acute) or ambulance")
+                   help=f"organisation type: {orgtypes.describe()} (nhs_league/data/org_types.yaml)")
     p.add_argument("--method", default=None,
                    help="method preset name or YAML file (default: NHS England's preset for the quarter)")
+    p.add_argument("--provisional", action="store_true",
+                   help="with a preset whose segment thresholds NHS England has not published (nof-2026-27): "
+                        "use its provisional cut-offs and label every output PROVISIONAL")
     p.add_argument("--catalogue", default=None,
                    help="extra metric catalogue CSV: its rows replace or add to the built-in catalogue")
     p.add_argument("--output", default=None, help=output_help)
@@ -60,8 +64,33 @@ def load(args) -> Loaded:
     inputs = read_inputs(args.inputs, problems, catalogue=catalogue)
     quarter = select_quarter(inputs, args.quarter)
     method = load_method(args.method) if args.method else default_method_for(quarter)
+    method = resolve_for(method, trust_type, provisional=getattr(args, "provisional", False))
+    catalogue = restrict_catalogue(catalogue, trust_type, method.metric_list(trust_type), method.name)
     notes = notes_for(inputs) + quarter_notes(inputs, quarter) + segment5_notes(inputs, method)
+    if method.provisional:
+        notes.append(f"PROVISIONAL: {method.name}: NHS England's segment thresholds for {trust_type} "
+                     "organisations are not published; segments use stand-in cut-offs")
     return Loaded(inputs, quarter, trust_type, method, catalogue, notes)
+
+
+def restrict_catalogue(catalogue: pd.DataFrame, trust_type: str, metric_ids, method_name: str) -> pd.DataFrame:
+    """The catalogue with only ``metric_ids`` scored for ``trust_type`` (None: unchanged).
+
+    A listed metric the catalogue does not have for the type is a :class:`MethodError` naming it.
+    """
+    if metric_ids is None:
+        return catalogue
+    from ..errors import MethodError
+
+    of_type = catalogue["trust_types"].map(lambda ts: trust_type in ts)
+    absent = [m for m in metric_ids if m not in set(catalogue.index[of_type])]
+    if absent:
+        raise MethodError(f"method {method_name!r}: scoring.metric_lists.{trust_type} names "
+                          f"{', '.join(absent)}, not in the catalogue for {trust_type} (add with --catalogue FILE)")
+    drop = of_type & ~catalogue["metric_id"].isin(list(metric_ids)) & catalogue["rule"].ne("input")
+    out = catalogue.copy()
+    out.loc[drop, "trust_types"] = out.loc[drop, "trust_types"].map(lambda ts: tuple(t for t in ts if t != trust_type))
+    return out
 
 
 def segment5_notes(inputs: Inputs, method: Method) -> list[str]:
@@ -83,8 +112,8 @@ def segment5_notes(inputs: Inputs, method: Method) -> list[str]:
 
 def print_notes(notes) -> None:
     """Print notes on standard error; commands call this once their result is computed, so that a
-    failed run prints only its one error line."""
-    for note in notes:
+    failed run prints only its one error line. A note given twice is printed once."""
+    for note in dict.fromkeys(notes):
         print(f"nhs-league: note: {note}", file=sys.stderr)
 
 
@@ -135,10 +164,7 @@ def check_output_folder(out, *, files, force: bool) -> None:
 
 
 def notes_for(inputs: Inputs) -> list[str]:
-    out = []
-    if inputs.unknown_metrics:
-        out.append(f"{len(inputs.unknown_metrics)} unknown Metric_ID(s) not in the catalogue, not scored: "
-                   f"{', '.join(inputs.unknown_metrics)}")
+    out = unknown_metric_notes(inputs)  # one line each, never dropped silently
     if inputs.synthetic:
         out.append("the input is SYNTHETIC data: results are not about real trusts")
     return out

@@ -33,17 +33,52 @@ def register(sub) -> None:
     p.add_argument("--build-dir", default=None,
                    help="where executed notebooks are kept (default: build/notebooks/ in the project)")
     p.add_argument("--suite", default=None, help="a suite YAML file instead of the built-in one")
-    p.add_argument("--force", action="store_true", help="overwrite existing reports")
+    p.add_argument("--force", action="store_true",
+                   help="rebuild every report (default: only those out of date; a file not built here is never overwritten)")
     p.add_argument("--jobs", type=int, default=None,
                    help=f"notebooks run at once (default: the number of cores, {os.cpu_count()})")
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per notebook cell (default 600)")
     p.add_argument("--list", action="store_true", help="list the reports that would be built, and stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--provisional", action="store_true",
+                   help="reports of quarters whose preset has unpublished segment thresholds (nof-2026-27) use "
+                        "its provisional cut-offs, and say PROVISIONAL")
     p.set_defaults(run=run)
 
 
 #: Parameters the runner sets for each report from its plan, and the option that chooses them.
 RUNNER_SET = {"quarter": "--quarter", "trust_type": "--trust-type", "data": "--data"}
+
+
+def provisional_presets(jobs, build_dir, provisional: bool) -> int:
+    """Jobs whose preset lacks its type's segment thresholds: without ``provisional`` the first is a
+    one-line :class:`MethodError` (before anything is built); with it each is pointed at a copy of
+    the preset that says ``provisional`` for them (under ``build_dir/presets/``). Returns how many
+    jobs changed."""
+    from ..files import atomic_write_text
+    from ..methods import PROVISIONAL_VALUE, default_method_for, load_method, resolve_for
+    from ..report import BUILD_DIR
+
+    import yaml
+
+    changed, written = 0, {}
+    for job in jobs:
+        name = job.parameters.get("method") or ""
+        m = load_method(name) if name else default_method_for(job.quarter)
+        if m.settings["segmentation"]["rule"] != "thresholds" or m.thresholds[job.trust_type] is not None:
+            continue
+        if not provisional:
+            resolve_for(m, job.trust_type)  # raises: the thresholds are not published, --provisional is not given
+        if m.fingerprint() not in written:
+            d = m.to_dict()
+            d["segmentation"]["thresholds"] = {t: PROVISIONAL_VALUE if v is None else (v if isinstance(v, str) else list(v))
+                                               for t, v in m.thresholds.items()}
+            path = Path(build_dir or BUILD_DIR) / "presets" / f"{m.name}-provisional.yaml"
+            atomic_write_text(path, yaml.safe_dump(d, sort_keys=False, allow_unicode=True))
+            written[m.fingerprint()] = str(path)
+        job.parameters["method"] = written[m.fingerprint()]
+        changed += 1
+    return changed
 
 
 def _parameters(items, notebooks) -> dict:
@@ -104,6 +139,7 @@ def run(args) -> int:
         unknown = sorted(set(args.notebook) - {p.stem for p in report.NOTEBOOK_DIR.glob("*.ipynb")})
         if unknown:
             raise InputError(f"no notebook named {unknown[0]!r} in {report.NOTEBOOK_DIR}", column="--notebook")
+    provisional_presets(plan.jobs, args.build_dir, args.provisional)
     output = Path(args.output) if args.output else report.REPORTS_DIR
     if output.is_symlink() and not args.force:
         raise OutputExistsError(f"{output} is a symbolic link: it is not followed; pass --force to write the "
@@ -120,6 +156,9 @@ def run(args) -> int:
     results = report.build(plan, output=output, build_dir=args.build_dir, force=args.force, jobs=args.jobs,
                            timeout=args.timeout or report.CELL_TIMEOUT, progress=not args.quiet)
     failed = [r for r in results if not r.ok]
+    if plan.up_to_date:
+        print(f"nhs-league: skipped {len(plan.up_to_date)} report(s) already up to date (same code, parameters "
+              "and inputs); pass --force to rebuild them", file=sys.stderr)
     for what, why in plan.skipped:
         print(f"nhs-league: note: not built: {what}: {why}", file=sys.stderr)
     for r in failed:

@@ -30,10 +30,22 @@ def register(sub) -> None:
                    help=f"folder to write into (default: {DEFAULT_OUTPUT})")
     p.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.add_argument("--year", choices=("2025-26", "2026-27"), default="2025-26",
+                   help="2025-26: the synthetic year of trusts (default); 2026-27: a SYNTHETIC Q1 2026/27 of "
+                        "42 fictional ICBs, segmented PROVISIONALLY (default folder data/synthetic/2026-27)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    if args.year == "2026-27":
+        from .. import synth_icb
+
+        out = Path(args.output) if args.output else synth_icb.DEFAULT_OUTPUT
+        seed = args.seed if args.seed != DEFAULT_SEED else synth_icb.DEFAULT_SEED
+        paths = synth_icb.write_quarter(out, seed=seed, force=args.force)
+        print(f"nhs-league: wrote {len(paths)} SYNTHETIC files (42 ICBs, {synth_icb.QUARTER.label}, seed {seed}) "
+              f"to {out}", file=sys.stderr)
+        return 0
     out = Path(args.output) if args.output else DEFAULT_OUTPUT
     paths = write_year(out, seed=args.seed, force=args.force)
     size = sum(p.stat().st_size for p in paths)
