@@ -23,6 +23,7 @@ import importlib
 import os
 import sys
 import traceback
+import warnings
 
 from . import __version__
 from .errors import NHSLeagueError, ProblemList
@@ -99,7 +100,8 @@ def main(argv=None) -> int:
     from .files import input_size_limit
 
     try:
-        with input_size_limit(getattr(args, "max_bytes", None)):
+        with input_size_limit(getattr(args, "max_bytes", None)), warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning  # a library's warning is one line too, never a stack
             code = int(args.run(args) or 0)
         sys.stdout.flush()  # a full disk under a redirected stdout fails here, not at exit
         return code
@@ -133,6 +135,10 @@ def main(argv=None) -> int:
               f"nhs-league; run again with --debug for the traceback)", file=sys.stderr)
         _traceback(debug)
         return EXIT_DEFECT
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"nhs-league: warning: {category.__name__}: {_one_line(message)}", file=sys.stderr)
 
 
 def _quiet_stdout() -> None:

@@ -656,3 +656,17 @@ def test_the_size_limit_is_on_inputs_not_on_the_packages_own_files(tmp_path):
     assert r.returncode == 2 and r.stderr.splitlines() == [
         f"nhs-league: error: {p}: the file is larger than the input limit of {size - 1} bytes"
         + (f" ({files._human(size - 1)})" if size - 1 >= 1024 else "") + ": pass --max-bytes to raise it"]
+
+
+def test_a_library_warning_is_one_line(run_cli, monkeypatch, data_file):
+    import warnings
+
+    from nhs_league.commands import table
+
+    def warn(args):
+        warnings.warn("Mean of empty slice\nsecond line", RuntimeWarning)
+        return 0
+
+    monkeypatch.setattr(table, "run", warn)
+    code, out, err = run_cli("table", data_file(GOOD), *Q3A)
+    assert code == 0 and err.splitlines() == ["nhs-league: warning: RuntimeWarning: Mean of empty slice second line"]
