@@ -113,6 +113,9 @@ def _check(cat: pd.DataFrame, path) -> pd.DataFrame:
         if r["rule"] not in RULES:
             raise InputError(f"unknown rule {r['rule']!r}; expected one of {RULES}",
                              file=path, row=row, column="rule")
+        if not r["trust_types"]:
+            raise InputError("trust_types is blank: name the trust types the metric is for, separated by ';'",
+                             file=path, row=row, column="trust_types")
         for t in r["trust_types"]:
             if t not in TRUST_TYPES:
                 raise InputError(f"unknown trust type {t!r}", file=path, row=row, column="trust_types")
@@ -187,6 +190,18 @@ def _check_ids(cat: pd.DataFrame, path) -> None:
                          row=_row(cat, pos))
 
 
+def _no_constant(name: str):
+    """JSON's NaN and Infinity are not numbers a rule can use (a NaN band edge would match nothing)."""
+    raise ValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    v = float(text)
+    if not np.isfinite(v):
+        raise ValueError(text)  # 1e400 reads as infinity
+    return v
+
+
 def _read(path) -> pd.DataFrame:
     data = read_input_bytes(path, what="catalogue file")
     if not_text(data):
@@ -214,8 +229,17 @@ def _read(path) -> pd.DataFrame:
     params = []
     for i, s in enumerate(raw.get("rule_params", [""] * len(raw))):
         try:
-            params.append(json.loads(s) if s.strip() else {})
-        except json.JSONDecodeError as exc:
+            value = json.loads(s, parse_constant=_no_constant, parse_float=_finite_float) if s.strip() else {}
+            if not isinstance(value, dict):
+                raise InputError(f"rule_params must be a JSON object ({{...}}), got {s[:40]!r}", file=path,
+                                 row=int(rows[i]), column="rule_params")
+            params.append(value)
+        except ValueError as exc:
+            if isinstance(exc, InputError):
+                raise
+            if not isinstance(exc, json.JSONDecodeError):  # NaN or Infinity
+                raise InputError(f"rule_params holds {exc}, not a finite number", file=path, row=int(rows[i]),
+                                 column="rule_params") from None
             raise InputError(f"rule_params is not JSON: {exc.msg}", file=path, row=int(rows[i]),
                              column="rule_params") from None
     cat["rule_params"] = params

@@ -423,7 +423,31 @@ def available_presets() -> list[str]:
 #: PyYAML's safe loader, in C (libyaml) where the installed PyYAML has it: the same documents, the
 #: same values (``tests/test_catalogue_methods.py`` checks every shipped YAML file), about five
 #: times faster; every report reads its method preset, and the sensitivity report a scenario space.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_BASE_LOADER):
+    """The safe loader, refusing a key given twice in one mapping (YAML would keep the last silently:
+    a second ``tolerance:`` further down a section would override the first without a word)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the constructor below words the error
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice",
+                                                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+YAML_LOADER = _UniqueKeyLoader
 
 
 def yaml_error_text(path, exc) -> str:

@@ -63,7 +63,7 @@ from . import __version__, orgtypes
 from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_bytes, atomic_write_text
 from .guards import MAX_RANK
-from .limits import MAX_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N, check_memory, ranks_bytes
+from .limits import MAX_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N, check_memory, ranks_bytes, sensitivity_bytes
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
                  read_inputs, rows_for, select_quarter)
 from .methods import Method, default_method_for, load_method, read_yaml, resolve_for
@@ -1028,7 +1028,11 @@ def sensitivity_data(ctx: ReportContext):
         raise InputError(f"the inputs hold neither metric-level data nor published domain scores for "
                          f"{ctx.trust_type} trusts in {ctx.quarter}: no sensitivity analysis is possible",
                          column="data")
-    return from_inputs(ctx.inputs, ctx.quarter, ctx.trust_type, ctx.method, level=level)
+    sd = from_inputs(ctx.inputs, ctx.quarter, ctx.trust_type, ctx.method, level=level)
+    scenarios, n_base = int(ctx.extra.get("scenarios", 0) or 0), int(ctx.extra.get("sobol_n_base", 0) or 0)
+    check_memory(sensitivity_bytes(scenarios, n_base, 0, sd.n), f"scenarios = {scenarios:,} with a Sobol base "
+                 f"of {n_base:,} on {sd.n} trusts", "use fewer scenarios or a smaller sobol_n_base")
+    return sd
 
 
 def sensitivity_space(sd, space: str = "") -> str:

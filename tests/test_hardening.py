@@ -670,3 +670,35 @@ def test_a_library_warning_is_one_line(run_cli, monkeypatch, data_file):
     monkeypatch.setattr(table, "run", warn)
     code, out, err = run_cli("table", data_file(GOOD), *Q3A)
     assert code == 0 and err.splitlines() == ["nhs-league: warning: RuntimeWarning: Mean of empty slice second line"]
+
+
+def test_the_sensitivity_report_checks_the_memory_first(monkeypatch):
+    from nhs_league import report
+
+    monkeypatch.setattr(limits, "available_memory", lambda: 64 * 1024 ** 2)
+    ctx = report.prepare(quarter="2025Q3", trust_type="acute", data=[str(ACUTE)], scenarios=900_000,
+                         sobol_n_base=2 ** 16)
+    with pytest.raises(MethodError, match="scenarios = 900,000 with a Sobol base of 65,536 on 134 trusts"):
+        report.sensitivity_data(ctx)
+
+
+@pytest.mark.parametrize("changes, column, fragment", [
+    ({"rule_params": "[1, 2]"}, "rule_params", "must be a JSON object"),
+    ({"rule_params": '{"edges": [NaN, 1]}'}, "rule_params", "not a finite number"),
+    ({"rule_params": '{"edges": [1e400, 1]}'}, "rule_params", "not a finite number"),
+    ({"trust_types": ""}, "trust_types", "trust_types is blank"),
+])
+def test_more_catalogue_attacks(run_cli, data_file, tmp_path, changes, column, fragment):
+    cat = catalogue_with(tmp_path, **changes)
+    code, stdout, err = run_cli("table", data_file(GOOD), *Q3A, "--catalogue", cat)
+    one_line(code, stdout, err, f"{cat}, row 2, column '{column}'", fragment)
+
+
+def test_a_key_given_twice_in_a_preset_is_an_error_at_its_line(run_cli, tmp_path):
+    text = (PRESET_DIR / "nof-2025-26.yaml").read_text().splitlines()
+    at = next(i for i, line in enumerate(text) if line.strip().startswith("tolerance:"))
+    text.insert(at + 1, "  tolerance: 5.0")
+    p = tmp_path / "dup.yaml"
+    p.write_text("\n".join(text) + "\n")
+    code, out, err = run_cli("table", ACUTE, *Q3A, "--method", p)
+    one_line(code, out, err, f"{p}, line {at + 2}, column 3", "the key 'tolerance' is given twice")
