@@ -206,7 +206,8 @@ def broken_catalogues(draw):
     elif field == "rule":
         row["rule"] = draw(WORD.filter(lambda w: w not in RULES))
     elif field == "trust_types":
-        row["trust_types"] = "acute;" + draw(WORD.filter(lambda w: w not in TRUST_TYPES))
+        row["trust_types"] = draw(st.one_of(WORD.filter(lambda w: w not in TRUST_TYPES).map(lambda w: "acute;" + w),
+                                            st.just(""), st.just(";")))
     elif field == "distribution":
         row["distribution"] = draw(WORD.filter(lambda w: w not in ("binomial", "poisson", "none")))
     elif field in ("scale", "lower_bound", "upper_bound"):
@@ -215,7 +216,8 @@ def broken_catalogues(draw):
         lo = draw(st.floats(-1e6, 1e6))
         row["lower_bound"], row["upper_bound"] = repr(lo), repr(lo - draw(st.floats(1e-3, 1e6)))
     else:
-        row["rule_params"] = draw(st.sampled_from(["{", "{'a': 1}", "[1,", "nope"]))
+        row["rule_params"] = draw(st.sampled_from(["{", "{'a': 1}", "[1,", "nope", "[1, 2]", "3", '"text"',
+                                                   '{"edges": [NaN]}', '{"edges": [1e999]}', '{"a": -Infinity}']))
     return pd.DataFrame([row]).to_csv(index=False).encode()
 
 
