@@ -35,10 +35,8 @@ import base64
 import functools
 import html
 import io
-import struct
 import textwrap
 import warnings
-import zlib
 
 import matplotlib
 import matplotlib.colors
@@ -55,9 +53,9 @@ from PIL import Image, ImageDraw, ImageFont
 __all__ = [
     "OKABE_ITO", "SEGMENT_COLOURS", "SIZES", "DPI", "SYNTHETIC_BANNER",
     "finish", "title_of", "caption_of", "show", "table", "HTMLTable",
-    "segment_counts", "caterpillar", "rank_sets", "segment_probabilities", "rank_shifts",
+    "segment_counts", "caterpillar", "position_ranges", "rank_sets", "segment_probabilities", "rank_shifts",
     "sobol_indices", "concordance", "metric_profile", "funnel", "trend", "movement", "rank_bands",
-    "funnels", "note", "png_bytes", "encode_png", "HTMLFragment", "box_stats",
+    "funnels", "whatif_changes", "note", "png_bytes", "HTMLFragment", "box_stats",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -82,7 +80,7 @@ PRIMARY, SECONDARY = OKABE_ITO["blue"], OKABE_ITO["orange"]
 SIZES = {"wide": (10.0, 5.5), "square": (7.5, 7.0), "tall": (10.0, 14.0), "small": (8.0, 4.0)}
 #: Resolution of every figure.
 DPI = 110
-FONT = {"family": "DejaVu Sans", "title": 13, "caption": 9, "label": 10, "tick": 8, "dense": 5.5}
+FONT = {"family": "DejaVu Sans", "title": 13, "caption": 9, "label": 10, "tick": 8, "dense": 8}
 SYNTHETIC_BANNER = "SYNTHETIC DATA — not real trusts"
 _TALL_ABOVE = 45  # more trusts than this: use the tall size and the dense font
 
@@ -96,39 +94,23 @@ _PAD = 0.08  # inches between the parts of a chart, and between them and the edg
 _PNG_LEVEL = 3
 
 
-def encode_png(rgb: np.ndarray, level: int = _PNG_LEVEL) -> bytes:
-    """An 8-bit RGB image (``(height, width, 3)`` uint8) as PNG bytes, every row unfiltered.
-
-    The PNG format (W3C PNG specification, 3rd edition: signature, IHDR, IDAT, IEND chunks, each
-    with a CRC-32) written with numpy and zlib. Pillow tries every row filter on every row, which
-    took about two thirds of its encoding time on these charts; their large flat areas compress
-    as well without filtering. A 1100 x 1540 chart: about 12 ms instead of 36 ms, and no larger.
-    ``tests/test_charts.py`` decodes the result with Pillow and checks every pixel.
-
-    Examples
-    --------
-    >>> encode_png(np.zeros((2, 3, 3), np.uint8))[:8]
-    b'\\x89PNG\\r\\n\\x1a\\n'
-    """
-    rgb = np.asarray(rgb)
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or 0 in rgb.shape[:2]:
-        raise ValueError(f"encode_png needs a non-empty (height, width, 3) uint8 array, got {rgb.dtype} {rgb.shape}")
-    height, width = rgb.shape[:2]
-    rows = np.zeros((height, 1 + 3 * width), np.uint8)  # filter byte 0 (None), then the row's pixels
-    rows[:, 1:] = rgb.reshape(height, -1)
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), level)) + chunk(b"IEND", b""))
-
-
 def _figure(size: str) -> Figure:
     """A figure of a fixed size with its own Agg canvas: the text measured when the layout is
     fitted (:func:`_fit`) is cached on that canvas's renderer and reused when the figure is drawn."""
     fig = Figure(figsize=SIZES[size], dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+ROW_PX = 14  # height of one trust's row on a per-trust chart, in pixels at DPI (at least 12 at 100% zoom)
+
+
+def _rows_figure(n: int, row_px: float = ROW_PX) -> Figure:
+    """A figure for a chart with one row per trust: the standard width, and tall enough that each of
+    the ``n`` rows gets ``row_px`` pixels (labels at 8 pt stay legible at 134 trusts)."""
+    w, h = SIZES["wide"]
+    fig = Figure(figsize=(w, max(h, n * row_px / DPI + 2.8)), dpi=DPI)
+    fig._nhs_rows = n
     FigureCanvasAgg(fig)
     return fig
 
@@ -271,7 +253,9 @@ def png_bytes(fig: Figure) -> bytes:
         rgb = np.asarray(canvas.buffer_rgba())[..., :3]
     finally:
         fig.set_facecolor(face)
-    return encode_png(rgb)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG", compress_level=_PNG_LEVEL)  # Pillow writes the PNG
+    return buf.getvalue()
 
 
 class HTMLFragment:
@@ -302,7 +286,13 @@ def show(fig: Figure) -> HTMLFragment:
         raise ValueError("show() needs a figure finished with a title and caption (charts.finish)")
     data = base64.b64encode(png_bytes(fig)).decode("ascii")
     alt = html.escape(f"{title}. {caption}", quote=True)
-    return HTMLFragment(f'<figure class="nhs-chart"><img alt="{alt}" src="data:image/png;base64,{data}" '
+    rows = ""
+    n = getattr(fig, "_nhs_rows", None)
+    if n:  # a chart with one row per trust: how many pixels each row has in the image (browser test)
+        ax = fig.axes[0]
+        pitch = ax.get_position().height * fig.get_size_inches()[1] * fig.dpi / n
+        rows = f' data-rows="{n}" data-row-px="{pitch:.1f}"'
+    return HTMLFragment(f'<figure class="nhs-chart"><img alt="{alt}" src="data:image/png;base64,{data}"{rows} '
                         f'style="max-width:100%"/></figure>', f"[chart] {title}")
 
 
@@ -438,7 +428,7 @@ def table(df: pd.DataFrame, title: str, *, synthetic: bool, caption: str = "", m
     name = _slug(full_title)
     body = itables.to_html_datatable(
         _as_text(view, decimals), connected=False, display_logo_when_loading=False, showIndex=False, paging=False, maxBytes=0,
-        classes="display compact cell-border", order=[], autoWidth=False,
+        classes="display compact cell-border", order=[],
         layout={"topStart": "buttons", "topEnd": "search", "bottomStart": "info", "bottomEnd": None},
         buttons=[{"extend": "csvHtml5", "text": "Download CSV", "title": name, "exportOptions": {"orthogonal": "display"}}],
         style={"width": "100%", "margin": "0", "font-size": "0.9em"})
@@ -548,23 +538,6 @@ def _rows(y, left, width, height) -> np.ndarray:
     return np.stack([np.column_stack(c) for c in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))], axis=1)
 
 
-def _run_blocks(ax, run) -> None:
-    """Shade each block of consecutive rows with the same run label across the whole width
-    (blocks of one row are not shaded), alternating grey and sky blue, as one collection."""
-    run = np.asarray(run)
-    n = len(run)
-    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if n else np.array([], dtype=int)
-    ends = np.r_[starts[1:], n]
-    keep = (ends - starts) > 1
-    starts, ends = starts[keep], ends[keep]
-    if not len(starts):
-        return
-    colours = np.where(np.arange(len(starts)) % 2 == 0, "#dddddd", OKABE_ITO["sky_blue"])
-    verts = _rows((starts + ends - 1) / 2, 0.0, 1.0, ends - starts)  # x in axes fractions, y in rows
-    ax.add_collection(PolyCollection(verts, facecolors=colours, alpha=0.35, linewidths=0, zorder=0,
-                                     transform=ax.get_yaxis_transform()), autolim=False)
-
-
 # --------------------------------------------------------------------------------------
 # League table charts
 # --------------------------------------------------------------------------------------
@@ -597,11 +570,11 @@ def segment_counts(counts: pd.DataFrame, *, synthetic: bool, title: str | None =
                   "the segments themselves are statistically distinct.", synthetic=synthetic)
 
 
-def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | None = None,
-                cutoffs=None, highlight=None, interval_label: str = "95% interval",
-                title: str | None = None, caption: str | None = None) -> Figure:
-    """Average scores with intervals in the order given (best first); shaded blocks mark runs
-    of trusts that cannot be told apart from their neighbours.
+def caterpillar(summary: pd.DataFrame, *, synthetic: bool, different=None, cutoffs=None, highlight=None,
+                interval_label: str = "95% interval", title: str | None = None,
+                caption: str | None = None) -> Figure:
+    """Average scores with intervals in the order given (best first); with ``different``, the
+    trusts significantly better or worse than the highlighted trust are coloured.
 
     Parameters
     ----------
@@ -609,9 +582,10 @@ def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | Non
         Indexed by trust code, in rank order (best first), columns ``estimate``, ``lower``,
         ``upper`` and optionally ``name``.
     synthetic : bool
-    runs : pandas.Series, optional
-        Run label per trust code (from :func:`nhs_league.ranks.runs`); consecutive trusts
-        with the same label are shaded as one block.
+    different : pandas.Series, optional
+        Per trust code: +1 significantly better than ``highlight``, −1 significantly worse,
+        0 not told apart (a row of :func:`nhs_league.ranks.significance_matrix`). Only these
+        pair verdicts are drawn: nothing is chained from one pair to the next.
     cutoffs : sequence of float, optional
         Segment cut-offs drawn as vertical lines.
     highlight : str, optional
@@ -620,33 +594,98 @@ def caterpillar(summary: pd.DataFrame, *, synthetic: bool, runs: pd.Series | Non
         What the intervals are (e.g. "95% interval, metric-basket bootstrap").
     """
     n = len(summary)
-    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    league = "league_rank" in summary  # league order, each row numbered with its league rank
+    if league:
+        summary = summary.assign(_e=summary["estimate"]).sort_values(["league_rank", "_e"], kind="stable")
+    fig = _rows_figure(n)
     ax = fig.add_subplot()
     y = np.arange(n)
     est = summary["estimate"].to_numpy(float)
     lo, hi = summary["lower"].to_numpy(float), summary["upper"].to_numpy(float)
-    if runs is not None and len(runs):
-        _run_blocks(ax, runs.reindex(summary.index).to_numpy())
-    ax.hlines(y, lo, hi, color=PRIMARY, lw=1.2, zorder=2)
+    colour = np.full(n, PRIMARY, dtype=object)
+    handles = [Patch(color=PRIMARY, label=interval_label)]
+    if different is not None and highlight is not None:
+        d = different.reindex(summary.index).fillna(0).to_numpy(dtype=int)
+        colour = np.where(d > 0, OKABE_ITO["bluish_green"], np.where(d < 0, SECONDARY, "#b5b5b5")).astype(object)
+        handles = [Patch(color=OKABE_ITO["bluish_green"], label=f"significantly better than {highlight} ({(d > 0).sum()})"),
+                   Patch(color=SECONDARY, label=f"significantly worse than {highlight} ({(d < 0).sum()})"),
+                   Patch(color="#b5b5b5", label=f"not told apart from {highlight} ({(d == 0).sum() - 1})")]
+    ax.hlines(y, lo, hi, color=list(colour), lw=1.2, zorder=2)
     ax.plot(est, y, "o", color="black", ms=3 if n > _TALL_ABOVE else 5, zorder=3)
     if highlight is not None and highlight in summary.index:
         k = summary.index.get_loc(highlight)
         ax.hlines(k, lo[k], hi[k], color=HIGHLIGHT, lw=3, zorder=4)
         ax.plot(est[k], k, "D", color=HIGHLIGHT, ms=7, zorder=5)
+        handles.append(Patch(color=HIGHLIGHT, label=f"{highlight}"))
     for c in cutoffs or ():
         ax.axvline(c, color=OKABE_ITO["grey"], ls="--", lw=0.8, zorder=1)
         ax.text(c, -1.2, f"{c:.2f}", ha="center", va="bottom", fontsize=FONT["tick"], color="#555555")
     names = summary["name"] if "name" in summary else pd.Series([""] * n, index=summary.index)
+    if league:  # "12. Trust name (CODE)": the league rank in front of every label
+        names = pd.Series([f"{int(r)}. {nm}" for r, nm in zip(summary["league_rank"], names)], index=summary.index)
     _row_labels(ax, names, summary.index)
     ax.set_ylim(n - 0.5, -1.5)
     ax.set_xlabel("Average metric score (1 = best, 4 = worst)", fontsize=FONT["label"])
-    ax.legend(handles=[Patch(color=PRIMARY, label=interval_label),
-                       Patch(color="#dddddd", label="run: cannot be told apart from neighbours")],
-              fontsize=FONT["tick"], loc="upper right", frameon=True)
+    # the legend sits above the plot, never over a trust's row
+    ax.legend(handles=handles, fontsize=FONT["tick"], loc="lower left", bbox_to_anchor=(0.0, 1.0),
+              ncol=2 if len(handles) > 2 else len(handles), frameon=False, borderaxespad=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    return finish(fig, title or "Average scores with intervals, in order of the average",
-                  caption or ("Shows each trust's average with its interval and, shaded, runs of neighbours the "
-                              "test cannot separate; does not show method-choice uncertainty."),
+    return finish(fig, title or ("Average scores with intervals, in league order (league rank before each name)"
+                                 if league else "Average scores with intervals, in order of the average"),
+                  caption or ("Shows each trust's average with its interval" +
+                              (" and which trusts the pair test finds significantly better or worse than the "
+                               "highlighted one" if different is not None else "") +
+                              "; does not show method-choice uncertainty, nor any run of 'ties' (pair verdicts "
+                              "do not chain)."),
+                  synthetic=synthetic)
+
+
+def position_ranges(frame: pd.DataFrame, *, synthetic: bool, coverage: float = 0.95, highlight=None,
+                    title: str | None = None) -> Figure:
+    """Every range for a trust's position on one chart with one legend, one row per trust.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Indexed by trust code in league order; columns ``name``, ``league_rank``, and pairs
+        ``<kind>_low`` / ``<kind>_high`` for the kinds present among ``published`` (NHS
+        England's published likely range), ``nhse`` (our reproduction of it), ``league``
+        (our confidence set for the league rank), ``marginal`` and ``simultaneous`` (our
+        confidence sets for the rank of the average).
+    """
+    kinds = [("published", "NHS England's likely range (published)", OKABE_ITO["black"], 1.2, 0.30),
+             ("nhse", "NHS England's method, our reproduction", OKABE_ITO["reddish_purple"], 1.2, 0.15),
+             ("league", f"{coverage:.0%} confidence set, league rank (ours)", OKABE_ITO["bluish_green"], 2.2, 0.0),
+             ("marginal", f"{coverage:.0%} marginal set, rank of the average (ours)", PRIMARY, 1.2, -0.15),
+             ("simultaneous", f"{coverage:.0%} simultaneous set, rank of the average (ours)", SECONDARY, 1.2, -0.30)]
+    kinds = [k for k in kinds if f"{k[0]}_low" in frame and frame[f"{k[0]}_low"].notna().any()]
+    n = len(frame)
+    fig = _rows_figure(n, row_px=2 * ROW_PX)  # five ranges a row: twice the pitch
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    dense = n > _TALL_ABOVE
+    for key, label, colour, lw, dy in kinds:
+        lo = frame[f"{key}_low"].to_numpy(dtype=float)
+        hi = frame[f"{key}_high"].to_numpy(dtype=float)
+        ok = ~np.isnan(lo)
+        ax.hlines(y[ok] + dy, lo[ok] - 0.4, hi[ok] + 0.4, color=colour, lw=lw * (0.7 if dense else 1.0), label=label)
+    ax.plot(frame["league_rank"].to_numpy(dtype=float), y, "|", color="black", ms=6 if dense else 9,
+            label="published league rank" if "published_low" in frame else "league rank")
+    if highlight is not None and highlight in frame.index:
+        ax.axhspan(frame.index.get_loc(highlight) - 0.5, frame.index.get_loc(highlight) + 0.5,
+                   color=HIGHLIGHT, alpha=0.15, lw=0)
+    names = frame["name"] if "name" in frame else pd.Series([""] * n, index=frame.index)
+    _row_labels(ax, names.fillna(""), frame.index)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(0.4, n + 0.6)
+    ax.set_xlabel("Rank (1 = best)", fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["tick"], loc="upper center", bbox_to_anchor=(0.5, -0.06 if dense else -0.12), ncol=2,
+              frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return finish(fig, title or "Where each trust could be: NHS England's likely range beside our confidence sets",
+                  "Shows, per trust, NHS England's range, our reproduction of it and our confidence sets (these "
+                  "cover at their stated level); does not show uncertainty other than the choice of metrics, "
+                  "and the likely ranges, being bootstrap ranges, do not show a coverage.",
                   synthetic=synthetic)
 
 
@@ -667,7 +706,7 @@ def rank_sets(sets: pd.DataFrame, *, synthetic: bool, names=None, coverage: floa
     """
     s = sets.sort_values(["rank"], kind="stable")
     n = len(s)
-    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    fig = _rows_figure(n)
     ax = fig.add_subplot()
     y = np.arange(n)
     ax.hlines(y, s["simultaneous_lower"] - 0.45, s["simultaneous_upper"] + 0.45, color=SECONDARY, lw=5,
@@ -703,7 +742,7 @@ def segment_probabilities(probs: pd.DataFrame, *, synthetic: bool, names=None, p
         The segment each trust holds in the table (marked with a tick).
     """
     n = len(probs)
-    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    fig = _rows_figure(n)
     ax = fig.add_subplot()
     y = np.arange(n)
     p = probs.to_numpy(float)
@@ -1092,7 +1131,7 @@ def movement(change: pd.DataFrame, *, synthetic: bool, names=None, title: str | 
         ``beyond_noise`` (bool: the interval excludes 0).
     """
     n = len(change)
-    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    fig = _rows_figure(n)
     ax = fig.add_subplot()
     y = np.arange(n)
     real = change["beyond_noise"].to_numpy(bool)
@@ -1125,7 +1164,7 @@ def rank_bands(summary: pd.DataFrame, *, synthetic: bool, title: str | None = No
     """
     s = summary[summary["Nominal_rank"] > 0]
     n = len(s)
-    fig = _figure("tall" if n > _TALL_ABOVE else "wide")
+    fig = _rows_figure(n)
     ax = fig.add_subplot()
     y = np.arange(n)
     ax.hlines(y, s["Rank_p05"], s["Rank_p95"], color=SECONDARY, lw=3, alpha=0.8,
@@ -1140,3 +1179,76 @@ def rank_bands(summary: pd.DataFrame, *, synthetic: bool, title: str | None = No
     return finish(fig, title or "League rank under plausible method choices (Monte Carlo)",
                   "Shows the range of ranks each trust takes when the method choices vary together; does not "
                   "show statistical noise in the data, nor which method is right.", synthetic=synthetic)
+
+
+def whatif_changes(options: pd.DataFrame, *, synthetic: bool, trust: str = "", target: int | None = None,
+                   title: str | None = None) -> Figure:
+    """The change each metric needs to move a trust into the target segment, on one scale.
+
+    Parameters
+    ----------
+    options : pandas.DataFrame
+        :attr:`nhs_league.whatif.WhatIf.options`: one row per metric (``Kind = single metric``) and
+        one per metric of the smallest combination (``Kind = combination``).
+    trust : str
+        The trust, for the title.
+    target : int, optional
+        The target segment, for the title.
+
+    Bars are the needed change as a share of the peers' range of the metric (best minus worst
+    value among the trusts it is scored with); metrics that cannot do it alone are listed with
+    the reason instead of a bar.
+    """
+    single = options[options["Kind"] == "single metric"]
+    combo = options[options["Kind"] == "combination"]
+    rows = list(single.itertuples(index=False))
+    n = max(len(rows), 1)
+    fig = _figure("wide" if n <= 16 else "tall")
+    ax = fig.add_subplot()
+    pos = np.arange(len(rows))
+    reach = np.array([bool(r.Reaches_target) if pd.notna(r.Reaches_target) else False for r in rows], bool)
+    share = np.array([float(r.Change_share_of_range) if pd.notna(r.Change_share_of_range) else np.nan
+                      for r in rows])
+    in_combo = {m: s for m, s in zip(combo["Metric_ID"], combo["Change_share_of_range"])}
+    cshare = np.array([float(in_combo.get(r.Metric_ID, np.nan)) for r in rows])
+    finite = np.concatenate([share[reach], cshare[~np.isnan(cshare)]])
+    xmax = max(float(np.nanmax(finite)) * 1.6 if finite.size else 0.0, 0.25)  # room for the value labels
+    if reach.any():
+        ax.barh(pos[reach], share[reach], height=0.6, color=PRIMARY, label="one metric alone")
+    if (~np.isnan(cshare)).any():
+        ok = ~np.isnan(cshare)
+        ax.barh(pos[ok], cshare[ok], height=0.35, color=SECONDARY, hatch="//", edgecolor="white",
+                label="in the smallest combination (all together)")
+    for k, r in enumerate(rows):
+        if reach[k]:
+            ax.text(share[k] + xmax * 0.01, k, f"{_num(r.Current_value)} to {_num(r.Needed_value)}",
+                    va="center", fontsize=FONT["tick"])
+        elif not np.isnan(cshare[k]):
+            c = combo[combo["Metric_ID"] == r.Metric_ID].iloc[0]
+            ax.text(cshare[k] + xmax * 0.01, k, f"{_num(c['Current_value'])} to {_num(c['Needed_value'])} "
+                    f"(together)", va="center", fontsize=FONT["tick"])
+        else:
+            ax.text(xmax * 0.01, k, str(r.Status).split(":")[0], va="center", fontsize=FONT["tick"],
+                    color="#555555", style="italic")
+    labels = [f"{r.Metric_ID} {textwrap.shorten(str(r.Metric), 48)}" for r in rows]
+    ax.set_yticks(pos, labels)
+    ax.tick_params(labelsize=FONT["tick"])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlim(0, xmax)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("Change needed, as a share of the peers' range of the metric (best minus worst value)",
+                  fontsize=FONT["label"])
+    if reach.any() or (~np.isnan(cshare)).any():
+        ax.legend(fontsize=FONT["tick"], loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    goal = f"segment {target}" if target is not None else "the target segment"
+    for suffix in _SUFFIXES:  # the title names the trust without "NHS Foundation Trust"
+        trust = trust.replace(suffix, "")
+    return finish(fig, title or f"What would move {trust} into {goal}",
+                  "Shows the smallest change in each metric alone (everything else fixed; checked by re-running "
+                  "the whole method); does not show whether a change is achievable, or how other trusts will move.",
+                  synthetic=synthetic)
+
+
+def _num(x) -> str:
+    return f"{float(x):g}" if abs(float(x)) >= 100 else f"{float(x):.2f}"

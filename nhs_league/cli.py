@@ -28,7 +28,7 @@ import warnings
 from . import __version__
 from .errors import NHSLeagueError, ProblemList
 
-COMMANDS = ["fetch", "table", "validate", "backtest", "synth", "ranks", "sensitivity", "report"]
+COMMANDS = ["fetch", "table", "validate", "backtest", "synth", "ranks", "sensitivity", "whatif", "report"]
 DEBUG_ENV = "NHS_LEAGUE_DEBUG"
 EXIT_DEFECT = 70  # EX_SOFTWARE: an internal error (a bug), as opposed to bad input (2)
 

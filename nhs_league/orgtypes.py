@@ -49,6 +49,7 @@ class OrgType:
     file_name_fragments: tuple[str, ...]
     first_year: int
     evidence: str = ""
+    count: int | None = None  # how many organisations of the type NHS England scores (None: not known)
 
 
 def _norm(text) -> str:
@@ -73,7 +74,8 @@ def load(path=None) -> dict[str, OrgType]:
             raise InputError(f"organisation type {code!r} lacks {missing}", file=p, column="types")
         ot = OrgType(str(code), str(t["label"]), tuple(map(str, t["trust_type_strings"])),
                      tuple(map(str, t["aliases"])), tuple(map(str, t["file_name_fragments"])),
-                     int(t["first_year"]), str(t.get("evidence", "")).strip())
+                     int(t["first_year"]), str(t.get("evidence", "")).strip(),
+                     int(t["count"]) if t.get("count") is not None else None)
         for name in {_norm(x) for x in (ot.code, ot.label, *ot.trust_type_strings, *ot.aliases)}:
             if seen.setdefault(name, ot.code) != ot.code:
                 raise InputError(f"the name {name!r} is given to two organisation types ({seen[name]} and "

@@ -60,6 +60,9 @@ __all__ = [
     "significance_matrix",
     "adjacent_pairs",
     "runs",
+    "league_rank_sets",
+    "LeagueRankSets",
+    "separation_places",
 ]
 
 # Target size of one temporary array in the engine (slabs and chunks of draws).
@@ -829,3 +832,196 @@ def runs(adjacent: pd.DataFrame) -> pd.Series:
     steps = adjacent["distinguishable"].to_numpy(dtype=bool).astype(np.int64)
     labels = np.concatenate([[1], 1 + np.cumsum(steps)])
     return pd.Series(labels, index=pd.Index(units, name="unit"), name="run", dtype=np.int64)
+
+
+# --------------------------------------------------------------------------------------
+# Confidence sets for the league rank (segment after the override, then average)
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LeagueRankSets:
+    """Confidence sets for the *league* rank, from a simultaneous region of the averages.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Indexed by unit (input order): ``league_rank`` (point: 1 + units ahead at the
+        estimates), ``lower``, ``upper`` (the confidence set), ``surely_ahead`` (units
+        ahead of it over the whole region), ``surely_behind``, ``in_deficit``, ``last``.
+    ahead : pandas.DataFrame
+        Boolean ``ahead.loc[k, j]``: unit k is ahead of unit j in the league over the
+        whole confidence region.
+    critical_value : float
+        ``c`` of the region (see :func:`league_rank_sets`).
+    cutoff : tuple
+        The cap boundary at the estimates and its bounds over the region ``(t, t_lo, t_hi)``.
+    coverage : float
+    """
+
+    table: pd.DataFrame
+    ahead: pd.DataFrame
+    critical_value: float
+    cutoff: tuple
+    coverage: float
+
+    def significance(self) -> pd.DataFrame:
+        """+1 where the row unit is surely ahead of the column unit, −1 surely behind, 0 otherwise."""
+        a = self.ahead.to_numpy()
+        return pd.DataFrame(a.astype(np.int64) - a.T.astype(np.int64), index=self.ahead.index,
+                            columns=self.ahead.columns)
+
+    def top(self, tau: int) -> pd.Index:
+        """Units that could be among the first ``tau`` of the league (set lower bound <= tau)."""
+        tau = _check_tau(tau, len(self.table))
+        return self.table.index[self.table["lower"].to_numpy() <= tau]
+
+    def adjacent(self, order=None) -> pd.DataFrame:
+        """League neighbours told apart or not: one row per consecutive pair in ``order``
+        (default: by point league rank), columns ``position``, ``unit``, ``next_unit``,
+        ``distinguishable``."""
+        t = self.table
+        units = (t.sort_values(["league_rank"], kind="stable").index if order is None
+                 else pd.Index(list(order)))
+        a = self.ahead.loc[units, units].to_numpy()
+        i = np.arange(len(units) - 1)
+        return pd.DataFrame({"position": (i + 1).astype(np.int64), "unit": units[i], "next_unit": units[i + 1],
+                             "distinguishable": a[i, i + 1] | a[i + 1, i]})
+
+
+def separation_places(significance, order, *, share: float = 0.5) -> int | None:
+    """How far apart two units must typically be in ``order`` before the test tells them apart.
+
+    For every distance d = 1, 2, ... the share of pairs d places apart (in ``order``) whose
+    verdict is not 0; returns the smallest d at which that share reaches ``share``, or None
+    if it never does. A typical-distance summary of the pair tests: it chains nothing.
+
+    >>> import pandas as pd
+    >>> sig = significance_matrix(pd.Series([1.0, 1.1, 1.2, 5.0]), se=[0.1] * 4)
+    >>> separation_places(sig, sig.index)
+    2
+    """
+    units = pd.Index(list(order))
+    m = np.asarray(significance.loc[units, units].to_numpy()) != 0
+    p = len(units)
+    for d in range(1, p):  # p - 1 diagonals, each vectorised
+        if np.diagonal(m, offset=d).mean() >= share:
+            return d
+    return None
+
+
+def _region_critical_value(problem: _Problem, draws: int, seed, coverage: float) -> float:
+    """(coverage) quantile of max(max_j |Z_j| / σ_j, max_{j,k} |Z_j − Z_k| / σ_jk), Z ~ N(0, Σ̂)."""
+    z = _draws(problem, draws, seed)
+    sd = np.sqrt(np.diag(problem.cov))
+    inv = np.divide(1.0, sd, out=np.zeros_like(sd), where=sd > 0)
+    level = np.abs(z * inv).max(axis=1)
+    p = problem.p
+    chunk = _chunk_size(p)
+    pair = np.empty(draws)
+    for start in range(0, draws, chunk):  # slabs of draws: at most _CHUNK_BYTES each
+        zz = z[start:start + chunk]
+        diffs = np.abs(zz[:, :, None] - zz[:, None, :]) * problem.inv_sd  # 0 on the diagonal
+        pair[start:start + chunk] = diffs.reshape(len(zz), -1).max(axis=1)
+    m = np.maximum(level, pair)
+    return float(np.quantile(m, coverage, method="inverted_cdf"))
+
+
+def league_rank_sets(estimates, cov=None, *, se=None, in_deficit, cap_cutoff, last=None, coverage=0.95,
+                     draws=1000, seed=0) -> LeagueRankSets:
+    """Confidence sets for the league rank: order by (segment after the override, average).
+
+    The league puts a trust in deficit no higher than the cap segment (3), so it falls
+    behind every trust whose average is below the cap boundary ``t`` (the cut-off between
+    segments 2 and 3), and otherwise the league follows the average (lower is better).
+    With the deficit flags fixed, unit k is ahead of unit j when
+
+    * both have the same deficit status: ``θ_k < θ_j``;
+    * k not in deficit, j in deficit: ``θ_k <= t`` or ``θ_k < θ_j``;
+    * k in deficit, j not: ``θ_j > t`` and ``θ_k < θ_j``;
+    * units flagged ``last`` (segment 5) come after all others, in order of θ.
+
+    The region: ``|θ_j − θ̂_j| <= c σ_j`` for every j and ``|(θ_j − θ_k) − (θ̂_j − θ̂_k)| <=
+    c σ_jk`` for every pair, one critical value ``c`` for both families (the ``coverage``
+    quantile of the largest standardised deviation of ``Z ~ N(0, Σ̂)``), so the true θ lies
+    in it with probability ≈ ``coverage``. "k surely ahead of j" means ahead at every θ in
+    the region, checked on the pair's two-dimensional shadow of the region (a rectangle
+    cut by a slab; exact for the rule above). When the region holds, every "surely" is
+    true at once, so the sets ``[1 + #surely ahead, p − #surely behind]`` cover all league
+    ranks jointly: a simultaneous, single-step confidence set.
+
+    Parameters
+    ----------
+    estimates : pandas.Series
+        Averages, lower is better.
+    cov, se : as :func:`rank_confidence_sets`.
+    in_deficit : array of bool
+        The published (fixed) deficit flag.
+    cap_cutoff : float or callable
+        The boundary ``t`` (a trust with θ <= t is in a segment better than the cap).
+        A callable maps a vector of averages to ``t`` and must not decrease in any of them
+        (a quantile, for a quartile rule): ``t`` is then bounded over the region by its
+        values at the box's lower and upper corners.
+    last : array of bool, optional
+        Units placed after all others (segment 5).
+    coverage, draws, seed : as :func:`rank_confidence_sets`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> est = pd.Series([1.8, 1.9, 2.6, 2.9], index=list("ABCD"))
+    >>> s = league_rank_sets(est, se=[0.01] * 4, in_deficit=[True, False, False, False], cap_cutoff=2.35)
+    >>> s.table[["league_rank", "lower", "upper"]]  # A is capped: behind B, ahead of C and D
+       league_rank  lower  upper
+    A            2      2      2
+    B            1      1      1
+    C            3      3      3
+    D            4      4      4
+    """
+    coverage, draws = _check_options(coverage, draws)
+    problem = _prepare(estimates, cov, se, lower_is_better=True)
+    p = problem.p
+    o = problem.order
+    deficit = np.asarray(in_deficit, dtype=bool).ravel()
+    lastv = np.zeros(p, bool) if last is None else np.asarray(last, dtype=bool).ravel()
+    if deficit.shape != (p,) or lastv.shape != (p,):
+        raise ValueError(f"in_deficit and last need one value per unit ({p})")
+    v = problem.values[o]
+    dfc, lst = deficit[o], lastv[o]
+    c = _region_critical_value(problem, draws, seed, coverage)
+    sd = np.sqrt(np.diag(problem.cov))
+    lo, hi = v - c * sd, v + c * sd
+    if callable(cap_cutoff):
+        t0, t_lo, t_hi = (float(cap_cutoff(problem.values)), float(cap_cutoff(lo[np.argsort(o)])),
+                          float(cap_cutoff(hi[np.argsort(o)])))
+    else:
+        t0 = t_lo = t_hi = float(cap_cutoff)
+    # rows k, columns j: bounds of θ_j − θ_k over the rectangle and over the slab
+    d_hat = v[None, :] - v[:, None]
+    slab = c * problem.sd_diff
+    dlo = np.maximum(d_hat - slab, lo[None, :] - hi[:, None])
+    ahead_by_value = dlo > 0
+    k_def, j_def = dfc[:, None], dfc[None, :]
+    # k not in deficit, j in deficit: θ_k <= t everywhere, or θ_j > θ_k everywhere (or no θ_k > t at all)
+    lo_k_cut = np.maximum(lo, t_lo)[:, None]
+    empty = dlo > np.minimum(d_hat + slab, hi[None, :] - lo_k_cut)
+    nd_over_d = (hi[:, None] <= t_lo) | ahead_by_value | empty
+    # k in deficit, j not: θ_j > t everywhere and θ_k < θ_j everywhere
+    d_over_nd = (lo[None, :] > t_hi) & ahead_by_value
+    ahead = np.where(k_def == j_def, ahead_by_value, np.where(j_def, nd_over_d, d_over_nd))
+    # segment 5 ("last"): behind every other unit, ordered by θ among themselves
+    ahead = np.where(lst[:, None] == lst[None, :], ahead, ~lst[:, None] & lst[None, :])
+    np.fill_diagonal(ahead, False)
+    # point league order at the estimates (t at the estimates)
+    vk, vj = v[:, None], v[None, :]
+    pt = np.where(k_def == j_def, vk < vj, np.where(j_def, (vk <= t0) | (vk < vj), (vj > t0) & (vk < vj)))
+    pt = np.where(lst[:, None] == lst[None, :], pt, ~lst[:, None] & lst[None, :])
+    np.fill_diagonal(pt, False)
+    back = np.argsort(o)
+    ahead_in = ahead[np.ix_(back, back)]
+    pt_in = pt[np.ix_(back, back)]
+    n_ahead, n_behind = ahead_in.sum(axis=0), ahead_in.sum(axis=1)
+    table = pd.DataFrame({"league_rank": (1 + pt_in.sum(axis=0)).astype(np.int64),
+                          "lower": (1 + n_ahead).astype(np.int64), "upper": (p - n_behind).astype(np.int64),
+                          "surely_ahead": n_ahead.astype(np.int64), "surely_behind": n_behind.astype(np.int64),
+                          "in_deficit": deficit, "last": lastv}, index=problem.labels)
+    return LeagueRankSets(table, pd.DataFrame(ahead_in, index=problem.labels, columns=problem.labels), c,
+                          (t0, t_lo, t_hi), coverage)

@@ -82,7 +82,7 @@ MAX_CELL_TIMEOUT = 24 * 3600  # the largest --timeout accepted
 START_TIMEOUT = 120  # seconds for a kernel to start
 TRUST_TYPES = tuple(TRUST_TYPE_LABELS)
 #: Sources of the intervals a notebook can ask for (see nhs_league.uncertainty).
-UNCERTAINTY_SOURCES = ("metrics", "metrics-jackknife", "sampling")
+UNCERTAINTY_SOURCES = ("metrics", "metrics-jackknife", "sampling", "nhse")
 #: The banner's attribute that tells the runner what the notebook read: SYNTHETIC or real data.
 _LABEL_ATTR = "data-nhs-data"
 _LABEL_IN_PAGE = re.compile(_LABEL_ATTR + r'="(SYNTHETIC|real)"')
@@ -484,6 +484,24 @@ class ReportContext:
         """Trust names by trust code."""
         return self.table.set_index("Trust_code")["Trust_name"]
 
+    def coverage_note(self) -> str:
+        """What the input lacks, said where it shows: fewer trusts than NHS England scores."""
+        from . import orgtypes
+
+        try:
+            expected = orgtypes.load()[self.trust_type].count
+        except KeyError:
+            expected = None
+        try:
+            n = len(self.table)
+        except InputError:
+            return ""
+        if not expected or n >= expected:
+            return ""
+        return (f"{n} of the {expected} {TRUST_TYPE_LABELS[self.trust_type].lower()}s NHS England scores are in "
+                f"this input: {expected - n} are absent, so recomputed ranks run to {n}, not {expected}, and every "
+                "figure here is among these {n} only.").replace("{n}", str(n))
+
     def banner(self):
         """What the report is about: data label, quarter, trust type, method, files (escaped HTML)."""
         from .charts import HTMLFragment, OKABE_ITO
@@ -507,6 +525,9 @@ class ReportContext:
                 ("Method preset", f"{self.method.label}; full fingerprint {self.method.fingerprint()}"),
                 ("Seed", str(self.seed)), ("Coverage", f"{self.coverage:.0%}"), ("Draws", str(self.draws))]
         rows += [(k.replace("_", " ").capitalize(), str(v)) for k, v in self.extra.items()]
+        gap = self.coverage_note()
+        if gap:
+            rows.append(("Coverage", gap))
         table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                         for k, v in rows)
         if self.method.provisional:  # 2026/27 thresholds not published: stand-in cut-offs
@@ -640,7 +661,7 @@ def replicates(ctx: ReportContext, *, panel=None, method=None):
     leave one metric out; ``sampling``: parametric bootstrap of numerators/denominators.
     Cached on the context for its own panel.
     """
-    from .uncertainty import basket_bootstrap, basket_jackknife, sampling_replicates
+    from .uncertainty import basket_bootstrap, basket_jackknife, nhse_replicates, sampling_replicates
 
     own = panel is None and method is None
     if own and "_replicates" in ctx.__dict__:
@@ -656,6 +677,8 @@ def replicates(ctx: ReportContext, *, panel=None, method=None):
         reps = basket_jackknife(panel, method)
     elif source == "sampling":
         reps = sampling_replicates(panel, method, draws=ctx.draws, seed=ctx.seed)
+    elif source == "nhse":
+        reps = nhse_replicates(panel, method, seed=ctx.seed)
     else:
         reps = basket_bootstrap(panel, method, draws=ctx.draws, seed=ctx.seed)
     if own:
@@ -672,21 +695,23 @@ def _estimates(reps) -> tuple[pd.Series, pd.DataFrame]:
 
 @dataclass
 class Positions:
-    """Averages with intervals in order of the average, adjacent-pair verdicts and runs."""
+    """Averages with intervals in order of the average, the pair tests of both rankings."""
 
     frame: pd.DataFrame  # index trust code (best first): name, estimate, lower, upper, league_rank, segment
-    adjacent: pd.DataFrame  # ranks.adjacent_pairs
-    runs: pd.Series  # ranks.runs
+    adjacent: pd.DataFrame  # ranks.adjacent_pairs (order of the average)
+    significance: pd.DataFrame  # ranks.significance_matrix (rank of the average), +1/-1/0
+    league: object  # ranks.LeagueRankSets (league rank)
     label: str  # what the intervals are
 
 
 def positions(ctx: ReportContext, reps=None) -> Positions:
-    """Each trust's average with its interval, in order of the average, with the runs of
-    neighbours the rank test cannot tell apart (:func:`nhs_league.ranks.adjacent_pairs`).
+    """Each trust's average with its interval, in order of the average, with the pair tests.
 
     The interval is the percentile interval of the bootstrap replicates at ``ctx.coverage``
     (jackknife: average ± z·se). Pairs are judged with the simultaneous family at the same
-    coverage, using the replicates' covariance.
+    coverage, using the replicates' covariance, for the rank of the average
+    (:func:`nhs_league.ranks.significance_matrix`) and for the league rank
+    (:meth:`nhs_league.uncertainty.Replicates.league_sets`).
     """
     from statistics import NormalDist
 
@@ -694,9 +719,11 @@ def positions(ctx: ReportContext, reps=None) -> Positions:
 
     reps = replicates(ctx) if reps is None else reps
     est, cov = _estimates(reps)
-    adj = ranks.adjacent_pairs(est, cov, coverage=ctx.coverage, draws=ctx.draws, seed=ctx.seed)
-    run = ranks.runs(adj)
-    order = list(run.index) if len(run) else list(est.index)
+    kw = dict(coverage=ctx.coverage, draws=ctx.draws, seed=ctx.seed)
+    adj = ranks.adjacent_pairs(est, cov, **kw)
+    sig = ranks.significance_matrix(est, cov, **kw)
+    league = reps.league_sets(ctx.coverage, draws=ctx.draws, seed=ctx.seed)
+    order = [adj["unit"].iloc[0], *adj["next_unit"]] if len(adj) else list(est.index)
     se = reps.se().reindex(est.index)
     if reps.kind == "bootstrap":
         s = reps.summary(ctx.coverage)
@@ -712,33 +739,59 @@ def positions(ctx: ReportContext, reps=None) -> Positions:
         "league_rank": pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(est.index),
         "segment": pd.Series(reps.nominal["segment"], index=reps.trust_codes).reindex(est.index),
     }).loc[order]
-    frame["run"] = run.reindex(frame.index) if len(run) else 1
-    return Positions(frame, adj, run, how)
+    return Positions(frame, adj, sig, league, how)
 
 
-def runs_table(pos: Positions) -> pd.DataFrame:
-    """One row per run of indistinguishable neighbours: size, first and last trust, score range."""
-    f = pos.frame.reset_index()
-    g = f.groupby("run", sort=True)
-    return pd.DataFrame({
-        "Trusts": g.size(), "First (best)": g["name"].first(), "Last": g["name"].last(),
-        "Average from": g["estimate"].min().round(3), "Average to": g["estimate"].max().round(3),
-    }).reset_index(names="Run")
+def pair_summary(pos: Positions) -> tuple[pd.DataFrame, dict]:
+    """What the pair tests say, trust by trust, without chaining them.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        In league order: ``Trust``, ``League rank``, ``Trusts surely ahead in the league``,
+        ``Trusts surely behind in the league`` (league-rank test), ``Trusts significantly
+        better by average``, ``Trusts significantly worse by average`` (average-rank test).
+    facts : dict
+        ``separation_league`` / ``separation_average``: how many places apart two trusts must
+        typically be (half of the pairs that far apart told apart) in each ranking, or None;
+        ``adjacent_league`` / ``adjacent_average``: adjacent pairs told apart, and ``pairs``.
+    """
+    from .ranks import separation_places
+
+    lg = pos.league.table
+    order = lg.sort_values(["league_rank"], kind="stable").index
+    sig = pos.significance
+    table = pd.DataFrame({
+        "Trust": pos.frame["name"].reindex(order).to_numpy(), "League rank": lg.loc[order, "league_rank"].to_numpy(),
+        "Trusts surely ahead in the league": lg.loc[order, "surely_ahead"].to_numpy(),
+        "Trusts surely behind in the league": lg.loc[order, "surely_behind"].to_numpy(),
+        "Trusts significantly better by average": (sig.loc[order] == -1).sum(axis=1).to_numpy(),
+        "Trusts significantly worse by average": (sig.loc[order] == 1).sum(axis=1).to_numpy(),
+    }, index=pd.Index(order, name="Trust code"))
+    ladj = pos.league.adjacent(order)
+    facts = {"separation_league": separation_places(pos.league.significance(), order),
+             "separation_average": separation_places(sig, pos.frame.index),
+             "adjacent_league": int(ladj["distinguishable"].sum()),
+             "adjacent_average": int(pos.adjacent["distinguishable"].sum()), "pairs": len(ladj)}
+    return table, facts
 
 
 def rank_set_table(ctx: ReportContext, reps=None, tau: int = 10) -> pd.DataFrame:
-    """Marginal and simultaneous rank confidence sets, and the τ-best / τ-worst sets.
+    """Marginal and simultaneous rank confidence sets, the τ-best / τ-worst sets, and the
+    confidence set for the league rank.
 
-    Ranks here are ranks of the average score (1 = best), not league ranks: the league
-    also orders by segment, which the financial override changes.
+    ``rank``, the marginal and simultaneous sets and ``could_be_top`` / ``could_be_bottom``
+    are about the rank of the average score (1 = best). ``league_rank``, ``league_lower``,
+    ``league_upper`` and ``could_be_top_in_league`` are about the league rank, which orders
+    by segment (after the financial override) first.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by trust code in rank order: ``name``, ``average``, ``rank``,
+        Indexed by trust code in order of the average: ``name``, ``average``, ``rank``,
         ``marginal_lower``/``_upper``, ``simultaneous_lower``/``_upper``, ``could_be_top``
-        and ``could_be_bottom`` (τ-best and τ-worst membership, τ = min(tau, trusts)),
-        ``league_rank``. ``attrs["tau"]`` holds the τ used.
+        and ``could_be_bottom`` (τ = min(tau, trusts)), ``league_rank``, ``league_lower``,
+        ``league_upper``, ``could_be_top_in_league``. ``attrs["tau"]`` holds the τ used.
     """
     from . import ranks
 
@@ -750,6 +803,7 @@ def rank_set_table(ctx: ReportContext, reps=None, tau: int = 10) -> pd.DataFrame
     t = max(1, min(int(tau), len(est)))
     best = ranks.tau_best_set(est, t, cov, **kw)
     worst = ranks.tau_worst_set(est, t, cov, **kw)
+    league = reps.league_sets(ctx.coverage, draws=ctx.draws, seed=ctx.seed).table
     names = pd.Series(reps.trust_names, index=reps.trust_codes)
     out = pd.DataFrame({
         "name": names.reindex(est.index), "average": est.round(3), "rank": marg["rank"],
@@ -757,9 +811,70 @@ def rank_set_table(ctx: ReportContext, reps=None, tau: int = 10) -> pd.DataFrame
         "simultaneous_lower": simu["lower"], "simultaneous_upper": simu["upper"],
         "could_be_top": best, "could_be_bottom": worst,
         "league_rank": pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(est.index),
+        "league_lower": league["lower"].reindex(est.index), "league_upper": league["upper"].reindex(est.index),
     }).sort_values(["rank", "average"], kind="stable")
+    out["could_be_top_in_league"] = out["league_lower"] <= t
     out.attrs["tau"] = t
     return out
+
+
+#: Replicates of the likely-range reproduction in a report: fewer than the preset's 20,000 (a report
+#: draws it for every trust type and notebook); the score bounds then move by about 0.01 between seeds.
+REPORT_NHSE_DRAWS = 5000
+
+
+def position_ranges(ctx: ReportContext, reps=None, sets=None, *,
+                    nhse_draws: int = REPORT_NHSE_DRAWS) -> tuple[pd.DataFrame, dict]:
+    """Every range for each trust's position, for :func:`nhs_league.charts.position_ranges`.
+
+    NHS England's published likely range of the rank (where a league-table file gave it),
+    our reproduction of NHS England's method (:func:`nhs_league.uncertainty.nhse_replicates`
+    on the same panel, the report's seed, ``nhse_draws`` replicates), our confidence set for the league rank and our
+    marginal and simultaneous sets for the rank of the average (:func:`rank_set_table`).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Indexed by trust code in league order (published where given).
+    facts : dict
+        ``n``: trusts with both NHS England's range (published, else reproduced) and a marginal
+        set; ``narrower``: how many of them have the narrower NHS England range;
+        ``median_width_nhse`` and ``median_width_marginal`` (in places, both ends counted);
+        ``which``: "published" or "reproduced".
+    """
+    from .uncertainty import nhse_likely_ranges, nhse_replicates
+
+    reps = replicates(ctx) if reps is None else reps
+    sets = rank_set_table(ctx, reps) if sets is None else sets
+    nh = nhse_likely_ranges(reps if reps.source == "nhse" else nhse_replicates(ctx.panel, ctx.method, seed=ctx.seed,
+                                                                                draws=nhse_draws))
+    codes = sets.index
+    s = reps.summary(ctx.coverage)
+    frame = pd.DataFrame({"name": sets["name"], "league_rank": sets["league_rank"],
+                          "nhse_low": nh["NHSE_range_rank_low"].reindex(codes).astype(float),
+                          "nhse_high": nh["NHSE_range_rank_high"].reindex(codes).astype(float),
+                          "league_low": sets["league_lower"], "league_high": sets["league_upper"],
+                          "marginal_low": sets["marginal_lower"], "marginal_high": sets["marginal_upper"],
+                          "simultaneous_low": sets["simultaneous_lower"],
+                          "simultaneous_high": sets["simultaneous_upper"]}, index=codes)
+    which = "reproduced"
+    if "likely_range_rank_low" in s:
+        frame["published_low"] = s["likely_range_rank_low"].reindex(codes).astype(float)
+        frame["published_high"] = s["likely_range_rank_high"].reindex(codes).astype(float)
+        if frame["published_low"].notna().any():
+            which = "published"
+    if "published_rank" in s and s["published_rank"].notna().any():
+        frame["league_rank"] = s["published_rank"].reindex(codes).astype(float).fillna(frame["league_rank"])
+    frame = frame.sort_values(["league_rank"], kind="stable")
+    lo, hi = (frame["published_low"], frame["published_high"]) if which == "published" else (
+        frame["nhse_low"], frame["nhse_high"])
+    w_n = hi - lo + 1
+    w_m = frame["marginal_high"] - frame["marginal_low"] + 1
+    ok = w_n.notna() & w_m.notna()
+    facts = {"n": int(ok.sum()), "narrower": int((w_n[ok] < w_m[ok]).sum()), "which": which,
+             "median_width_nhse": float(w_n[ok].median()) if ok.any() else float("nan"),
+             "median_width_marginal": float(w_m[ok].median()) if ok.any() else float("nan")}
+    return frame, facts
 
 
 def segment_probability_table(reps) -> pd.DataFrame:
@@ -832,10 +947,13 @@ def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
     table : pandas.DataFrame
         ``metric_id``, ``metric``, ``value`` and ``pooled`` (on the published scale), ``z_adjusted``
         (overdispersion allowed for), ``position`` (``above 99.8% limit``, ``below 95% limit``,
-        ``within 95% limits``: a position, not a verdict, since for some metrics higher is better)
-        and ``drawn`` (``"yes"`` when it has a panel, else ``"no"``).
+        ``within 95% limits``: a position, not a verdict, since for some metrics higher is better),
+        ``false_alarms_95`` (the share of trusts these default limits put outside 95% when
+        nothing but random between-trust variation of the fitted size is at work, simulated
+        with :func:`nhs_league.funnel.false_alarm_rate` on the metric's own denominators; 5%
+        would be right) and ``drawn`` (``"yes"`` when it has a panel, else ``"no"``).
     """
-    from .funnel import funnel_limits, level_label
+    from .funnel import false_alarm_rate, funnel_limits, level_label
 
     if isinstance(max_panels, bool) or not _is_int(max_panels) or max_panels < 0:
         raise InputError(f"funnel_panels must be a whole number 0 or more, got {max_panels!r}",
@@ -850,10 +968,14 @@ def funnel_summary(ctx: ReportContext, trust_code: str, *, max_panels: int = 6,
             if side is not None:
                 position = f"{'above' if side == 'high' else 'below'} {level_label(level)}% limit"
                 break
+        alarm = false_alarm_rate(den.to_numpy(dtype=float), tau2=max(res.tau2, 1e-4), target=res.target,
+                                 sims=300, seed=0)
         rows.append({"metric_id": mid, "metric": name, "value": float(me["value"]) * scale,
-                     "pooled": res.target * scale, "z_adjusted": float(me["z_adjusted"]), "position": position})
+                     "pooled": res.target * scale, "z_adjusted": float(me["z_adjusted"]), "position": position,
+                     "false_alarms_95": alarm})
         results.append((f"{name} ({mid})", res, scale))
-    table = pd.DataFrame(rows, columns=["metric_id", "metric", "value", "pooled", "z_adjusted", "position"])
+    table = pd.DataFrame(rows, columns=["metric_id", "metric", "value", "pooled", "z_adjusted", "position",
+                                        "false_alarms_95"])
     # most outlying first; ties by metric id
     order = np.lexsort((table["metric_id"].to_numpy(), -table["z_adjusted"].abs().to_numpy()))
     table = table.iloc[order].reset_index(drop=True)
@@ -975,19 +1097,23 @@ def raw_value_table(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
 def compare_quarters(ctx: ReportContext, previous: str = "") -> pd.DataFrame:
     """Each trust's move between ``previous`` (blank = the quarter before) and ``ctx.quarter``.
 
-    Uses :meth:`nhs_league.uncertainty.Replicates.quarter_change` (both quarters' replicates
-    from the report's source, each quarter with its own method preset unless one was given)
-    and adds the interval of the change, ranks and segments in both quarters.
+    A paired bootstrap of the metric-level changes
+    (:func:`nhs_league.uncertainty.paired_quarter_change`: the same metric draws in both
+    quarters; each quarter with its own method preset unless one was given), with three
+    readings of "moved": unadjusted, Holm (familywise) and Benjamini–Hochberg (false
+    discovery rate); ranks and segments in both quarters are added.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by trust code, sorted by change (most improved first): ``trust_name``,
-        ``average_before``, ``average``, ``change``, ``lower``, ``upper``, ``z``, ``verdict``,
-        ``beyond_noise``, ``rank_before``, ``rank``, ``segment_before``, ``segment``.
-        ``attrs``: ``previous``, ``methods``, ``unmatched``.
+        Indexed by trust code, sorted by change (most improved first): the columns of
+        ``paired_quarter_change`` plus ``verdict`` (the Holm reading, or "within noise"),
+        ``beyond_noise`` (Holm), ``league_rank_before``, ``league_rank``, ``segment_before``, ``segment``.
+        ``attrs``: ``previous``, ``previous_label``, ``methods``, ``unmatched``, ``alpha``,
+        ``n_tests``, ``expected_by_chance``, ``multiplicity``.
     """
-    from statistics import NormalDist
+    from .pipeline import compute
+    from .uncertainty import paired_quarter_change
 
     prev_q = Quarter.parse(previous).code if previous else Quarter.parse(ctx.quarter).previous().code
     if prev_q == ctx.quarter:
@@ -995,22 +1121,31 @@ def compare_quarters(ctx: ReportContext, previous: str = "") -> pd.DataFrame:
     if "metric_scores" not in capabilities(ctx.inputs, prev_q, ctx.trust_type):
         raise InputError(f"the inputs hold no metric-level data for {ctx.trust_type} trusts in {prev_q}",
                          column="previous_quarter")
-    now = replicates(ctx)
     m_prev = _method_for(ctx, prev_q)
-    before = replicates(ctx, panel=ctx.panel_for(prev_q), method=m_prev)
-    ch = now.quarter_change(before, coverage=ctx.coverage)
-    crit = NormalDist().inv_cdf(0.5 + ctx.coverage / 2)
-    sd = np.sqrt(ch["se"] ** 2 + ch["se_before"] ** 2)
-    ch["lower"] = ch["change"] - crit * sd
-    ch["upper"] = ch["change"] + crit * sd
-    ch["beyond_noise"] = ch["verdict"].isin(["better", "worse"])
-    for col, reps in (("", now), ("_before", before)):
-        ch[f"league_rank{col}"] = pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(ch.index)
-        ch[f"segment{col}"] = pd.Series(reps.nominal["segment"], index=reps.trust_codes).reindex(ch.index)
+    p_prev = ctx.panel_for(prev_q)
+    ch = paired_quarter_change(ctx.panel, p_prev, ctx.method, m_prev, draws=ctx.draws, seed=ctx.seed,
+                               coverage=ctx.coverage)
+    ch["verdict"] = np.where(ch["moved_holm"] != "", ch["moved_holm"], "within noise")
+    ch["beyond_noise"] = ch["moved_holm"] != ""
+    before = compute(p_prev, m_prev)
+    for col, panel, res in (("", ctx.panel, ctx.result), ("_before", p_prev, before)):
+        ch[f"league_rank{col}"] = pd.Series(res["rank"], index=panel.trusts.index).reindex(ch.index)
+        ch[f"segment{col}"] = pd.Series(res["segment"], index=panel.trusts.index).reindex(ch.index)
     out = ch.sort_values(["change"], kind="stable")
-    out.attrs.update(previous=prev_q, previous_label=Quarter.parse(prev_q).label, methods={prev_q: m_prev.name, ctx.quarter: ctx.method.name},
-                     unmatched=ch.attrs.get("unmatched", []))
+    out.attrs.update(ch.attrs)
+    out.attrs.update(previous=prev_q, previous_label=Quarter.parse(prev_q).label,
+                     methods={prev_q: m_prev.name, ctx.quarter: ctx.method.name})
     return out
+
+
+def move_counts(cmp: pd.DataFrame) -> str:
+    """One sentence with the three counts of moves and what chance alone would give."""
+    a = cmp.attrs
+    unadj, holm, bh = ((cmp[c] != "").sum() for c in ("moved", "moved_holm", "moved_bh"))
+    return (f"{unadj} of {a['n_tests']} trusts moved at {a['alpha']:.0%} each, unadjusted (chance alone would "
+            f"give about {a['expected_by_chance']:.1f}); {holm} after Holm's correction (the chance of even one "
+            f"false move is at most {a['alpha']:.0%}); {bh} after Benjamini–Hochberg (on average at most "
+            f"{a['alpha']:.0%} of the moves reported are false)")
 
 
 def segment_moves(cmp: pd.DataFrame) -> pd.DataFrame:

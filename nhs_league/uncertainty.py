@@ -43,15 +43,16 @@ al. 2009; van Dishoeck et al. 2011), :meth:`~Replicates.quarter_change` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, MethodError
-from .methods import Method, check_coverage, check_draws, load_method
+from .methods import QUANTILE_METHODS, Method, check_coverage, check_draws, load_method, read_preset
 from .pipeline import DATA_LABEL, Panel, classify, compute, domain_weights
-from .scoring import aggregate_scores
+from .scoring import aggregate_scores, round_scores
 from .segmentation import quartile_cutoffs
 
 __all__ = [
@@ -64,6 +65,13 @@ __all__ = [
     "basket_bootstrap",
     "basket_bootstrap_averages",
     "basket_jackknife",
+    "nhse_replicates",
+    "nhse_likely_ranges",
+    "load_likely_range_preset",
+    "paired_quarter_change",
+    "holm_adjust",
+    "bh_adjust",
+    "MULTIPLICITY",
     "rankability",
     "read_denominators",
     "ordinal",
@@ -74,12 +82,15 @@ SOURCES = {
     "sampling": "sampling noise (parametric bootstrap of numerators/denominators through the whole pipeline)",
     "metrics": "choice of metrics (bootstrap over each trust's metric scores)",
     "metrics-jackknife": "choice of metrics (leave one metric out)",
+    "nhse": ("NHS England's likely-range method, reproduced (percentile bootstrap over each trust's metric "
+             "scores, all trusts resampled together, replicate tables re-segmented and re-ranked)"),
 }
 # Short labels for headlines.
 SOURCE_SHORT = {
     "sampling": "sampling noise",
     "metrics": "metric-basket bootstrap",
     "metrics-jackknife": "leave-one-metric-out",
+    "nhse": "NHS England's method, reproduced",
 }
 RANKABILITY_ESTIMATORS = ("hedges", "dersimonian-laird")
 # Sampling models that the parametric bootstrap can redraw, and rules whose score is
@@ -481,54 +492,128 @@ class Replicates:
         return rankability(pd.Series(np.asarray(self.nominal["average"], dtype=float), index=self.trust_codes),
                            self.se(), estimator=estimator)
 
-    def headlines(self, coverage: float = 0.95) -> pd.Series:
-        """One line per trust, e.g. ``"published 47th; 95% rank interval 22nd–80th
-        (metric-basket bootstrap); 38% chance of a different segment"``.
+    def cap_boundary(self):
+        """The average below which a trust is in a segment better than the deficit cap.
+
+        Returns a number (fixed cut-offs: the cut-off between segments ``cap - 1`` and
+        ``cap`` plus half a unit of the published rounding, since segments are taken from
+        the 2-dp average) or a function of the averages (quartile rule: their
+        ``(cap - 1) / 4`` quantile, which rises with every average), or None when the
+        override cannot move anyone (switched off, or cap 1).
+        """
+        m = self.method if self.method is not None else load_method("nof-2025-26")
+        o = m.settings["override"]
+        cap = int(o.get("cap", 3))
+        if not o.get("enabled", True) or cap < 2:
+            return None
+        half = 0.5 * 10.0 ** -m.decimals
+        seg = m.settings["segmentation"]
+        if seg["rule"] == "cutoffs":
+            return float(m.cutoffs[cap - 2]) + half
+        qm = seg["quantile_method"]
+        return lambda x: float(np.quantile(np.asarray(x, dtype=float), (cap - 1) / 4, method=qm)) + half
+
+    def league_sets(self, coverage: float = 0.95, *, draws: int = 1000, seed=0):
+        """Confidence sets for the *league* rank (:func:`nhs_league.ranks.league_rank_sets`).
+
+        From the nominal (unrounded) averages and :meth:`covariance`, with the deficit flags
+        fixed and segment-5 trusts last. Trusts without an average or a league rank are left
+        out (``table`` is indexed by the rest).
+        """
+        from .ranks import league_rank_sets
+
+        avg = np.asarray(self.nominal["average"], dtype=float)
+        rank = np.asarray(self.nominal.get("rank", np.ones(self.n)), dtype=np.int64)
+        ok = np.isfinite(avg) & (rank > 0)
+        est = pd.Series(avg[ok], index=self.trust_codes[ok])
+        cov = self.covariance().loc[est.index, est.index]
+        deficit = np.asarray(self.nominal.get("in_deficit", np.zeros(self.n, bool)), dtype=bool)[ok]
+        last = (np.asarray(self.nominal.get("segment", np.zeros(self.n)), dtype=np.int64) == 5)[ok]
+        t = self.cap_boundary()
+        if t is None:
+            deficit, t = np.zeros(len(est), bool), np.inf
+        return league_rank_sets(est, cov, in_deficit=deficit, cap_cutoff=t, last=last, coverage=coverage,
+                                draws=draws, seed=seed)
+
+    def headlines(self, coverage: float = 0.95, *, league=None, nhse=None) -> pd.Series:
+        """One line per trust that says what each interval is, e.g. ``"published 26th of 134
+        (segment 3, capped by the deficit rule); 95% confidence set for its league rank
+        12th–51st (metric basket); NHS England's likely range 20th–35th (bootstrap range); 38%
+        chance of a different segment"``.
 
         The rank named first is the published league rank where a league-table file gave
-        one, else the recomputed rank. Jackknife replicates give the leave-one-metric-out
-        rank range and the number of removals that change the segment instead.
+        one, else the recomputed one. ``league`` is :meth:`league_sets` at ``coverage``
+        (computed when not given). NHS England's likely range is the published one where the
+        league-table file has it, else ``nhse`` (a :func:`nhse_likely_ranges` table, marked
+        "reproduced"). Percentile ranges of the rank are bootstrap ranges and never appear
+        here. Jackknife replicates give the leave-one-metric-out rank range instead.
 
         Examples
         --------
         >>> import numpy as np, pandas as pd
         >>> r = Replicates("metrics", pd.Index(["A"]), np.array([[2.0], [2.1], [2.2], [2.3]]),
-        ...                np.array([[1], [2], [2], [1]]), np.array([[3], [5], [4], [3]]),
-        ...                {"average": np.array([2.0]), "segment": np.array([1]), "rank": np.array([3])})
+        ...                np.array([[1], [2], [2], [1]]), np.array([[1], [1], [1], [1]]),
+        ...                {"average": np.array([2.0]), "segment": np.array([1]), "rank": np.array([1])})
         >>> r.headlines(0.5).iloc[0]
-        'recomputed 3rd; 50% rank interval 3rd–4th (metric-basket bootstrap); 50% chance of a different segment'
+        'recomputed 1st of 1 (segment 1); 50% confidence set for its league rank 1st–1st (metric basket); 50% chance of a different segment'
         """
         s = self.summary(coverage if self.kind == "bootstrap" else 0.9)
+        n_ranked = int((s["rank"] > 0).sum())
         pub = s["published_rank"] if "published_rank" in s else pd.Series(pd.NA, index=s.index)
-        lines = []
+        pub_seg = s["published_segment"] if "published_segment" in s else pd.Series(pd.NA, index=s.index)
+        raw = self.nominal.get("raw_segment")
+        raw = pd.Series(np.asarray(raw) if raw is not None else s["segment"].to_numpy(), index=s.index)
+        deficit = pd.Series(np.asarray(self.nominal.get("in_deficit", np.zeros(self.n, bool)), dtype=bool),
+                            index=s.index)
+        if self.kind == "bootstrap" and league is None and n_ranked > 0:
+            try:
+                league = self.league_sets(coverage)
+            except ValueError:  # e.g. fewer than two replicates: no covariance, so no confidence set
+                league = None
+        sets = league.table if league is not None else None
         pct = f"{coverage * 100:g}%"
+        basket = {"metrics": "metric basket", "nhse": "metric basket", "sampling": "sampling noise"}
+        lines = []
         for code, row in s.iterrows():  # formatting only: one string per trust
             p = pub.loc[code]
+            seg = pub_seg.loc[code] if not pd.isna(pub_seg.loc[code]) else row["segment"]
             if not pd.isna(p) and int(p) > 0:
-                head = f"published {ordinal(p)}"
+                head = f"published {ordinal(p)} of {n_ranked}"
             elif row["rank"] > 0:
-                head = f"recomputed {ordinal(row['rank'])}"
+                head = f"recomputed {ordinal(row['rank'])} of {n_ranked}"
             else:
-                head = "not ranked"
-            if np.isnan(row["rank_low"]):
-                lines.append(head)
+                lines.append("not ranked")
                 continue
+            capped = bool(deficit.loc[code]) and int(raw.loc[code]) < int(row["segment"])
+            head += f" (segment {int(seg)}{', capped by the deficit rule' if capped else ''})"
             if self.kind == "jackknife":
                 lines.append(f"{head}; rank {ordinal(row['rank_low'])}–{ordinal(row['rank_high'])} when any one "
                              f"metric is left out; segment changes in {row['n_segment_changes']} of those tables")
-            else:
-                lines.append(f"{head}; {pct} rank interval {ordinal(row['rank_low'])}–{ordinal(row['rank_high'])} "
-                             f"({SOURCE_SHORT[self.source]}); {row['P_other_segment']:.0%} chance of a "
-                             "different segment")
+                continue
+            parts = [head]
+            if sets is not None and code in sets.index:
+                parts.append(f"{pct} confidence set for its league rank {ordinal(sets.at[code, 'lower'])}–"
+                             f"{ordinal(sets.at[code, 'upper'])} ({basket[self.source]})")
+            lo, hi = row.get("likely_range_rank_low", pd.NA), row.get("likely_range_rank_high", pd.NA)
+            if not (pd.isna(lo) or pd.isna(hi)):
+                parts.append(f"NHS England's likely range {ordinal(lo)}–{ordinal(hi)} (bootstrap range)")
+            elif nhse is not None and code in nhse.index and not pd.isna(nhse.at[code, "NHSE_range_rank_low"]):
+                parts.append(f"NHS England's likely range (reproduced) {ordinal(nhse.at[code, 'NHSE_range_rank_low'])}"
+                             f"–{ordinal(nhse.at[code, 'NHSE_range_rank_high'])} (bootstrap range)")
+            parts.append(f"{row['P_other_segment']:.0%} chance of a different segment")
+            lines.append("; ".join(parts))
         return pd.Series(lines, index=s.index, name="headline", dtype=object)
 
     # ---- across quarters -------------------------------------------------------------
     def rebuild(self, panel: Panel) -> "Replicates":
         """The same source, method and settings applied to another panel (e.g. another quarter)."""
         fn = {"sampling": sampling_replicates, "metrics": basket_bootstrap,
-              "metrics-jackknife": basket_jackknife}[self.source]
+              "metrics-jackknife": basket_jackknife, "nhse": nhse_replicates}[self.source]
         if self.method is None:
             raise MethodError("these replicates carry no method: pass Replicates for the other quarter instead")
+        if "scores" in self.params:
+            raise MethodError("these replicates resample a given score matrix, which belongs to one panel: pass "
+                              "Replicates for the other quarter instead")
         return fn(panel, self.method, **self.params)
 
     def quarter_change(self, previous, *, coverage: float = 0.95) -> pd.DataFrame:
@@ -990,8 +1075,26 @@ def _scored(panel: Panel, method: Method, nominal: dict | None = None) -> tuple[
     return nominal, sc
 
 
+# replicates drawn per block: keeps the (block, n, k_max) draw array near 30 MB however many are asked
+_BLOCK_CELLS = 4_000_000
+
+
 def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, seed, trusts=None, *,
-                     general: bool = False) -> np.ndarray:
+                     general: bool = False, weights=None) -> np.ndarray:
+    """The replicate averages of :func:`basket_bootstrap`, in blocks of replicates (see
+    :func:`_basket_block`); one random stream, so the numbers do not depend on the block size."""
+    n = sc.shape[0]
+    kmax = int((~np.isnan(sc)).sum(axis=1).max())
+    block = max(1, _BLOCK_CELLS // max(1, n * kmax))
+    rng = np.random.default_rng(seed)
+    parts = [_basket_block(panel, method, sc, min(block, draws - start), rng, trusts, general=general,
+                           weights=weights)
+             for start in range(0, draws, block)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+def _basket_block(panel: Panel, method: Method, sc: np.ndarray, draws: int, rng, trusts=None, *,
+                  general: bool = False, weights=None) -> np.ndarray:
     """The replicate averages of :func:`basket_bootstrap`, shape ``(draws, n)``; with ``trusts``
     (positions), only those columns, from the same random draws (so the same numbers).
 
@@ -1004,11 +1107,11 @@ def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, s
     n, m = sc.shape
     have = ~np.isnan(sc)
     s = method.settings["average"]
-    w = np.broadcast_to(domain_weights(have, panel.domain_index, s["weights"], panel.metric_ids), sc.shape)
+    w = np.broadcast_to(domain_weights(have, panel.domain_index, s["weights"], panel.metric_ids)
+                        if weights is None else weights, sc.shape)
     k = have.sum(axis=1)
     kmax = int(k.max())
     order = np.argsort(~have, axis=1, kind="stable")[:, :kmax]  # each trust's scored metrics first
-    rng = np.random.default_rng(seed)
     u = rng.random((draws, n, kmax))  # always every trust's draws: a subset keeps its numbers
     sel = np.arange(n) if trusts is None else np.asarray(trusts, dtype=np.int64)
     u, k, order = u[:, sel], k[sel], order[sel]
@@ -1026,7 +1129,10 @@ def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, s
     ww = np.where(have, w, 0.0)
     x = np.where(have, np.log(np.where(have, sc, 1.0)) if agg == "geometric_mean" else sc, 0.0)
     fin = inside.astype(float)
-    total = (np.take(ww.ravel(), lin) * fin).sum(axis=-1)
+    if np.all(ww[have] == 1.0):  # equal weights: the drawn weights sum to k (exactly), no gather needed
+        total = np.broadcast_to(k.astype(float), lin.shape[:-1])
+    else:
+        total = (np.take(ww.ravel(), lin) * fin).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         avg = (np.take((x * ww).ravel(), lin) * fin).sum(axis=-1) / total
     avg = np.where(total > 0, avg, np.nan)
@@ -1164,3 +1270,351 @@ def basket_jackknife(panel: Panel, method) -> Replicates:
                       synthetic=panel.synthetic, resampled=_basket_table(panel, sc, "left out in turn"),
                       method=method, kind="jackknife", independent=True, affected=affected,
                       trust_names=panel.trusts["trust_name"].to_numpy(dtype=object), panel=panel, params={})
+
+
+# --------------------------------------------------------------------------------------
+# Source 4: NHS England's likely ranges, reproduced
+# --------------------------------------------------------------------------------------
+LIKELY_RANGE_DIR = Path(__file__).parent / "data" / "uncertainty"
+NHSE_COLUMNS = ("NHSE_range_average_low", "NHSE_range_average_high", "NHSE_range_rank_low", "NHSE_range_rank_high")
+_PRESET_KEYS = {"name": str, "resample": str, "joint": bool, "draws": int, "coverage": float,
+                "average_quantile": str, "rank_quantile": str, "decimals": int}
+
+
+def load_likely_range_preset(name_or_path="nhse-likely-range") -> dict:
+    """The settings of the likely-range reproduction (``data/uncertainty/nhse-likely-range.yaml``).
+
+    >>> p = load_likely_range_preset()
+    >>> p["draws"], p["coverage"], p["rank_quantile"]
+    (20000, 0.95, 'inverted_cdf')
+    """
+    if isinstance(name_or_path, dict):
+        data, where = dict(name_or_path), "likely-range settings"
+    else:
+        path, data = read_preset(name_or_path, LIKELY_RANGE_DIR, "likely-range preset")
+        where = str(path)
+    if not isinstance(data, dict):
+        raise MethodError(f"{where}: a likely-range preset is a mapping")
+    missing = sorted(set(_PRESET_KEYS) - set(data))
+    unknown = sorted(set(data) - set(_PRESET_KEYS))
+    if missing or unknown:
+        raise MethodError(f"{where}: " + "; ".join(([f"missing {missing}"] if missing else [])
+                                                   + ([f"unknown {unknown}"] if unknown else [])))
+    if data["resample"] != "each_trust_own_scores" or data["joint"] is not True:
+        raise MethodError(f"{where}: only resample: each_trust_own_scores with joint: true is implemented")
+    for key in ("average_quantile", "rank_quantile"):
+        if data[key] not in QUANTILE_METHODS:
+            raise MethodError(f"{where}: {key} must be a numpy quantile method, one of {QUANTILE_METHODS}")
+    data["draws"] = check_draws(data["draws"], name=f"{where}: draws")
+    data["coverage"] = check_coverage(data["coverage"], name=f"{where}: coverage")
+    return data
+
+
+def _score_matrix(panel: Panel, method: Method, scores, nominal: dict):
+    """The (n, m) score matrix to resample and its weights: the pipeline's own, or ``scores``."""
+    if scores is None:
+        return nominal["scores"], None
+    if isinstance(scores, pd.DataFrame):
+        missing = panel.trusts.index.difference(scores.index)
+        if len(missing):
+            raise InputError(f"scores: trust {missing[0]} of the {panel.trust_type} table of {panel.quarter} has "
+                             "no row", column="Trust_code")
+        scores = scores.reindex(panel.trusts.index).to_numpy(dtype=float)
+    sc = np.asarray(scores, dtype=float)
+    if sc.ndim != 2 or sc.shape[0] != panel.n:
+        raise ValueError(f"scores must have shape ({panel.n}, m), got {sc.shape}")
+    if method.settings["average"]["weights"] != "per_metric" and sc.shape[1] != len(panel.metric_ids):
+        raise MethodError("scores with their own columns can be averaged only with average.weights: per_metric")
+    w = np.ones(sc.shape) if sc.shape[1] != len(panel.metric_ids) else None
+    return sc, w
+
+
+def nhse_replicates(panel: Panel, method, *, draws: int | None = None, seed=0, scores=None,
+                    preset="nhse-likely-range") -> Replicates:
+    """NHS England's "likely range" method, reproduced: replicate tables for ``--source nhse``.
+
+    Found by fitting the Q4 2025/26 mental health and community league table
+    (docs/uncertainty.md §5): in each replicate every trust's ``k`` metric scores are
+    replaced by ``k`` draws with replacement from its own scores (all trusts in every
+    replicate), the average is recomputed, and the replicate table is classified as the
+    published one is (:func:`nhs_league.pipeline.classify`: averages rounded to 2 dp,
+    segmented by the method's rule, deficit trusts capped at segment 3, ranked by
+    (segment, average)). :func:`nhse_likely_ranges` then takes the 2.5th and 97.5th
+    percentiles. The draws are those of :func:`basket_bootstrap` (same seed, same numbers);
+    what differs is the preset's replicate count and the published rounding.
+
+    Parameters
+    ----------
+    panel : Panel
+    method : Method or str
+    draws : int, optional
+        Default: the preset's (20,000).
+    seed : int or numpy.random.SeedSequence
+    scores : numpy.ndarray or pandas.DataFrame, optional
+        The metric score matrix to resample, ``(n, m)`` in the panel's trust order (or a
+        frame indexed by trust code, any columns: e.g. NHS England's published ``OF1xxx``
+        scores). Default: the scores the pipeline computes (``compute(panel, method)``).
+        Columns other than the panel's metrics are averaged with equal weights.
+    preset : str, path or dict
+
+    Returns
+    -------
+    Replicates
+        ``source="nhse"``, ``independent=True``; ``params`` holds ``draws``, ``seed``,
+        ``preset`` (and ``scores`` when given).
+
+    Examples
+    --------
+    >>> from nhs_league.sensitivity import example_panel
+    >>> r = nhse_replicates(example_panel(12, seed=2), "nof-2025-26", draws=400, seed=1)
+    >>> r.source, r.average.shape
+    ('nhse', (400, 12))
+    """
+    method = load_method(method)
+    settings = load_likely_range_preset(preset)
+    draws = settings["draws"] if draws is None else check_draws(draws)
+    nominal = compute(panel, method)
+    sc, w = _score_matrix(panel, method, scores, nominal)
+    if not (~np.isnan(sc)).any():
+        raise InputError(f"no {panel.trust_type} trust has a scored metric in {panel.quarter}: NHS England's "
+                         "likely-range method needs metric scores", file=_files(panel), column="Value")
+    empty = np.flatnonzero(~(~np.isnan(sc)).any(axis=1))
+    if len(empty):
+        raise InputError(f"trust {panel.trusts.index[empty[0]]} has no metric score to resample",
+                         file=_files(panel), column="Value")
+    if scores is not None:
+        s = method.settings["average"]
+        w0 = w if w is not None else domain_weights(~np.isnan(sc), panel.domain_index, s["weights"],
+                                                    panel.metric_ids)
+        avg0 = aggregate_scores(sc, weights=w0, aggregation=s["aggregation"], trim=float(s.get("trim", 0.1)))
+        nominal = {**nominal, **classify(avg0, nominal["in_deficit"], nominal["intensive_support"], method),
+                   "average": avg0, "scores": sc}
+    avg = _basket_averages(panel, method, sc, draws, seed, weights=w)
+    out = classify(avg, nominal["in_deficit"], nominal["intensive_support"], method)
+    params = {"draws": draws, "seed": seed, "preset": preset}
+    if scores is not None:
+        params["scores"] = scores
+    table = _basket_table(panel, sc, "resampled within each trust") if w is None else None
+    return Replicates("nhse", panel.trusts.index, avg, out["segment"], out["rank"], nominal,
+                      synthetic=panel.synthetic, resampled=table, method=method, kind="bootstrap",
+                      independent=True, trust_names=panel.trusts["trust_name"].to_numpy(dtype=object),
+                      panel=panel, params=params)
+
+
+def nhse_likely_ranges(reps: Replicates, preset=None) -> pd.DataFrame:
+    """``NHSE_range_average_low/high`` (2 dp) and ``NHSE_range_rank_low/high`` per trust.
+
+    The central ``coverage`` share (preset: 95%) of the replicate averages and league ranks,
+    as NHS England's ``Likely_range_of_average_score`` and ``Likely_range_of_rank`` are
+    made (docs/uncertainty.md §5). A *bootstrap range*, not a confidence set: it reflects
+    only which metrics went into each average, and percentile ranges of ranks under-cover
+    at the ends of the table (docs/ranks.md).
+
+    Examples
+    --------
+    >>> from nhs_league.sensitivity import example_panel
+    >>> r = nhse_replicates(example_panel(12, seed=2), "nof-2025-26", draws=400, seed=1)
+    >>> t = nhse_likely_ranges(r)
+    >>> list(t.columns), bool((t["NHSE_range_rank_low"] <= t["NHSE_range_rank_high"]).all())
+    (['NHSE_range_average_low', 'NHSE_range_average_high', 'NHSE_range_rank_low', 'NHSE_range_rank_high'], True)
+    """
+    if reps.kind != "bootstrap":
+        raise MethodError("likely ranges need bootstrap replicates, not leave-one-out tables")
+    p = load_likely_range_preset(preset if preset is not None else reps.params.get("preset", "nhse-likely-range"))
+    a = (1 - p["coverage"]) / 2
+    qa = np.quantile(reps.average, [a, 1 - a], axis=0, method=p["average_quantile"])
+    ranks = _nan_ranks(reps.rank)
+    none = np.isnan(ranks).all(axis=0)
+    qr = np.nanquantile(np.where(none, 0.0, ranks), [a, 1 - a], axis=0, method=p["rank_quantile"])
+    rounded = round_scores(qa, p["decimals"], "half_up")
+    out = pd.DataFrame({NHSE_COLUMNS[0]: rounded[0], NHSE_COLUMNS[1]: rounded[1],
+                        NHSE_COLUMNS[2]: pd.array(np.where(none, np.nan, np.ceil(qr[0] - 1e-9)), dtype="Int64"),
+                        NHSE_COLUMNS[3]: pd.array(np.where(none, np.nan, np.floor(qr[1] + 1e-9)), dtype="Int64")},
+                       index=reps.trust_codes)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Quarter on quarter: paired bootstrap of the metric-level changes, with multiplicity control
+# --------------------------------------------------------------------------------------
+MULTIPLICITY = {
+    "unadjusted": "each trust's test at its own level: about alpha x trusts false moves expected by chance alone",
+    "holm": "Holm (1979) step-down: the chance of even one false move among all trusts is at most alpha",
+    "bh": "Benjamini-Hochberg (1995): on average at most a share alpha of the moves reported are false",
+}
+
+
+def holm_adjust(p) -> np.ndarray:
+    """Holm's step-down adjusted p-values (familywise error), NaN left out.
+
+    >>> holm_adjust([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adj
+    return out
+
+
+def bh_adjust(p) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (false discovery rate; ``scipy.stats.false_discovery_control``).
+
+    >>> bh_adjust([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = false_discovery_control(p[ok], method="bh")
+    return out
+
+
+def _score_frame(panel: Panel, method: Method, scores) -> pd.DataFrame:
+    if scores is not None:
+        f = scores if isinstance(scores, pd.DataFrame) else pd.DataFrame(scores, index=panel.trusts.index)
+        return f.astype(float)
+    return pd.DataFrame(compute(panel, method)["scores"], index=panel.trusts.index, columns=panel.metric_ids)
+
+
+def paired_quarter_change(now: Panel, before: Panel, method_now, method_before=None, *, draws: int = 1000,
+                          seed=0, coverage: float = 0.95, scores_now=None, scores_before=None) -> pd.DataFrame:
+    """Has each trust's average score changed by more than the choice of its metrics explains?
+
+    A paired bootstrap over the trust's metrics: the two quarters score mostly the same
+    metrics, so in each replicate the trust draws, with replacement, as many metrics as it
+    has in either quarter (from that union), and the *same* draws give both quarters'
+    replicate averages (a metric the trust lacks in one quarter is skipped there). Their
+    difference is the replicate change; its standard deviation is the paired standard error,
+    which is smaller than ``sqrt(se_now² + se_before²)`` whenever a trust's scores are
+    correlated across quarters (they are: the same metrics, slowly moving values).
+
+    ``se`` is the bootstrap standard deviation times ``sqrt(k / (k − 1))`` (``k`` metrics in
+    the union: the bootstrap's own shrinkage of a mean of ``k`` values undone), ``z = change /
+    se`` and the two-sided p-value is Student's t with ``k − 1`` degrees of freedom (a trust has
+    only 6–30 metrics, and the normal tail would call too many moves after a multiplicity
+    correction). Three readings of "moved", named in :data:`MULTIPLICITY`: unadjusted
+    (``p < 1 − coverage``), Holm (familywise) and Benjamini–Hochberg (false discovery rate),
+    both over the trusts compared.
+
+    Parameters
+    ----------
+    now, before : Panel
+        The two quarters (same trust type). Trusts are matched by code; the others are in
+        ``attrs["unmatched"]``.
+    method_now, method_before : Method or str
+        Each quarter's method preset (``method_before`` defaults to ``method_now``).
+    scores_now, scores_before : pandas.DataFrame, optional
+        Metric score matrices (trust codes × metric IDs) to use instead of the pipeline's,
+        e.g. NHS England's published scores.
+    draws, seed, coverage
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by trust code: ``trust_name``, ``average_before``, ``average``, ``change``,
+        ``se`` (paired), ``se_independent`` (the two quarters' bootstrap SEs combined as if
+        independent), ``lower``/``upper`` (percentile range of the replicate changes at
+        ``coverage``), ``z``, ``p``, ``p_holm``, ``p_bh``, ``moved`` / ``moved_holm`` /
+        ``moved_bh`` ("better", "worse" or ""), ``n_metrics_both``. ``attrs``: ``alpha``,
+        ``n_tests``, ``expected_by_chance`` (alpha × trusts: false moves expected from the
+        unadjusted tests if no trust truly moved), ``unmatched``, ``multiplicity``.
+
+    Examples
+    --------
+    >>> from nhs_league.sensitivity import example_panel
+    >>> p = example_panel(15, seed=3)
+    >>> t = paired_quarter_change(p, p, "nof-2025-26", draws=200, seed=0)
+    >>> bool((t["change"] == 0).all() and (t["se"] == 0).all() and (t["moved_holm"] == "").all())
+    True
+    """
+    method_now = load_method(method_now)
+    method_before = method_now if method_before is None else load_method(method_before)
+    coverage = check_coverage(coverage)
+    draws = check_draws(draws)
+    for m in (method_now, method_before):
+        w = m.settings["average"]["weights"]
+        if w == "per_domain" or m.settings["average"]["aggregation"] != "mean":
+            raise MethodError(f"method {m.name!r}: the paired quarter comparison needs a (weighted) mean of the "
+                              "metric scores with per-metric weights")
+    a = _score_frame(now, method_now, scores_now)
+    b = _score_frame(before, method_before, scores_before)
+    codes = a.index[a.index.isin(b.index)]
+    unmatched = sorted(set(a.index) ^ set(b.index))
+    cols = a.columns.union(b.columns)
+    A = a.reindex(index=codes, columns=cols).to_numpy(dtype=float)
+    B = b.reindex(index=codes, columns=cols).to_numpy(dtype=float)
+
+    def weights(m):
+        w = m.settings["average"]["weights"]
+        return np.array([float(w.get(c, 1.0)) if isinstance(w, dict) else 1.0 for c in cols])
+
+    wa, wb = weights(method_now), weights(method_before)
+    ha, hb = ~np.isnan(A), ~np.isnan(B)
+    union = ha | hb
+    n, m = A.shape
+    k = union.sum(axis=1)
+    kmax = max(1, int(k.max()) if n else 1)
+    order = np.argsort(~union, axis=1, kind="stable")[:, :kmax]
+    rng = np.random.default_rng(seed)
+    u = rng.random((draws, n, kmax))
+    pos = np.minimum((u * k[:, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None])
+    inside = (np.arange(kmax)[None, :] < k[:, None]).astype(float)
+    col = np.take_along_axis(np.broadcast_to(order, (draws, n, kmax)), pos, axis=2)
+    lin = col + (np.arange(n) * m)[:, None]
+
+    def replicate(S, have, w):
+        ww = np.where(have, w[None, :], 0.0)
+        x = np.where(have, S, 0.0) * ww
+        tot = (np.take(ww.ravel(), lin) * inside).sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(tot > 0, (np.take(x.ravel(), lin) * inside).sum(axis=-1) / tot, np.nan)
+
+    def nominal(S, have, w):
+        ww = np.where(have, w[None, :], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(ww.sum(1) > 0, (np.where(have, S, 0.0) * ww).sum(1) / ww.sum(1), np.nan)
+
+    ra, rb = replicate(A, ha, wa), replicate(B, hb, wb)
+    d_rep = ra - rb
+    avg_a, avg_b = nominal(A, ha, wa), nominal(B, hb, wb)
+    change = avg_a - avg_b
+    # the bootstrap SE of a mean of k values is sd * sqrt((k - 1) / k) / sqrt(k): scaled back to
+    # sd / sqrt(k), and the p-value from Student's t with k - 1 degrees of freedom (few metrics)
+    kf = k.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        infl = np.where(kf > 1, np.sqrt(kf / (kf - 1)), np.nan)
+        se = np.nanstd(d_rep, axis=0, ddof=1) * infl
+        se_ind = np.sqrt(np.nanvar(ra, axis=0, ddof=1) + np.nanvar(rb, axis=0, ddof=1)) * infl
+        lo_q, hi_q = (1 - coverage) / 2, 1 - (1 - coverage) / 2
+        lo, hi = np.nanquantile(d_rep, [lo_q, hi_q], axis=0)
+        z = np.where(se > 0, change / np.where(se > 0, se, 1.0), np.where(change == 0, 0.0, np.sign(change) * np.inf))
+    z = np.where(np.isnan(se) | np.isnan(change), np.nan, z)
+    from scipy.stats import t as student
+
+    p = np.where(np.isnan(z), np.nan, 2 * student.sf(np.abs(z), np.maximum(kf - 1, 1)))
+    alpha = 1 - coverage
+    p_holm, p_bh = holm_adjust(p), bh_adjust(p)
+    direction = np.where(change > 0, "worse", "better")
+
+    def moved(pv):
+        return np.where(pv < alpha, direction, "").astype(object)
+
+    names = now.trusts["trust_name"].reindex(codes).to_numpy(dtype=object)
+    out = pd.DataFrame({"trust_name": names, "average_before": avg_b, "average": avg_a, "change": change, "se": se,
+                        "se_independent": se_ind, "lower": lo, "upper": hi, "z": z, "p": p, "p_holm": p_holm,
+                        "p_bh": p_bh, "moved": moved(p), "moved_holm": moved(p_holm), "moved_bh": moved(p_bh),
+                        "n_metrics_both": (ha & hb).sum(axis=1).astype(np.int64)},
+                       index=pd.Index(codes, name="trust_code"))
+    n_tests = int((~np.isnan(p)).sum())
+    out.attrs.update(alpha=alpha, n_tests=n_tests, expected_by_chance=alpha * n_tests, unmatched=unmatched,
+                     multiplicity=dict(MULTIPLICITY), coverage=coverage)
+    return out

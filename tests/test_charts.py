@@ -52,10 +52,17 @@ def _all_charts(synthetic):
     bands = pd.DataFrame({"Trust_code": idx, "Trust_name": s["name"].to_numpy(), "Nominal_rank": np.arange(1, 9),
                           "Median_rank": np.arange(1, 9), "Rank_p05": np.arange(1, 9) - 1,
                           "Rank_p95": np.arange(1, 9) + 2})
-    runs = pd.Series([1, 1, 2, 2, 2, 3, 3, 3], index=idx)
+    different = pd.Series([1, 1, 0, 0, 0, -1, -1, -1], index=idx)
+    ranges = pd.DataFrame({"name": s["name"].to_numpy(), "league_rank": np.arange(1, 9),
+                           "published_low": np.arange(1, 9) - 0.0, "published_high": np.arange(1, 9) + 2.0,
+                           "nhse_low": np.arange(1, 9) - 0.0, "nhse_high": np.arange(1, 9) + 1.0,
+                           "league_low": np.ones(8), "league_high": np.full(8, 8.0),
+                           "marginal_low": np.ones(8), "marginal_high": np.full(8, 6.0),
+                           "simultaneous_low": np.ones(8), "simultaneous_high": np.full(8, 8.0)}, index=idx)
     return {
+        "position_ranges": charts.position_ranges(ranges, highlight="ZZ002", synthetic=synthetic),
         "segment_counts": charts.segment_counts(counts, synthetic=synthetic),
-        "caterpillar": charts.caterpillar(s, runs=runs, cutoffs=(2.06, 2.35, 2.7), highlight="ZZ003",
+        "caterpillar": charts.caterpillar(s, different=different, cutoffs=(2.06, 2.35, 2.7), highlight="ZZ003",
                                           synthetic=synthetic),
         "rank_sets": charts.rank_sets(sets, names=s["name"], synthetic=synthetic),
         "segment_probabilities": charts.segment_probabilities(probs, published=pd.Series(1, index=idx),
@@ -70,7 +77,15 @@ def _all_charts(synthetic):
         "trend": charts.trend(hist, trust="ZZ001", cutoffs=(2.06, 2.35), synthetic=synthetic),
         "movement": charts.movement(move, synthetic=synthetic),
         "rank_bands": charts.rank_bands(bands, synthetic=synthetic),
+        "whatif_changes": charts.whatif_changes(_whatif_options(), trust="S004", target=2, synthetic=synthetic),
     }
+
+
+def _whatif_options():
+    from nhs_league.sensitivity import example_panel
+    from nhs_league.whatif import what_if
+
+    return what_if(example_panel(30, seed=2), "nof-2025-26", "S004").options
 
 
 @pytest.fixture(scope="module")
@@ -268,7 +283,8 @@ def test_everything_drawn_fits_inside_the_figure(synthetic_charts):
 def test_dense_row_labels_one_per_row_beside_the_axes():
     n = 60
     fig = charts.caterpillar(_dense_summary(n), synthetic=False)
-    assert tuple(fig.get_size_inches()) == charts.SIZES["tall"]
+    w, h = fig.get_size_inches()
+    assert w == charts.SIZES["wide"][0] and h == n * charts.ROW_PX / charts.DPI + 2.8  # grows with the rows
     (strip,) = [im for im in fig.images if im.get_gid() == "row-labels"]
     ax = fig.axes[0]
     assert list(ax.get_yticklabels()) == []  # drawn once, as the strip, not also as tick labels
@@ -290,8 +306,11 @@ def test_png_is_rgb_at_the_fixed_size_and_leaves_matplotlib_settings_alone():
     before = dict(matplotlib.rcParams)
     fig = charts.caterpillar(_dense_summary(), synthetic=True)
     img = mpimg.imread(io.BytesIO(charts.png_bytes(fig)), format="png")
-    w, h = charts.SIZES["tall"]
+    w, h = fig.get_size_inches()
     assert img.shape == (round(h * charts.DPI), round(w * charts.DPI), 3)
+    # each trust's row gets at least ROW_PX - a little of the margin budget: never under 12 px
+    ax = fig.axes[0]
+    assert ax.get_position().height * h * charts.DPI / len(_dense_summary()) >= 12
     assert dict(matplotlib.rcParams) == before
 
 
@@ -313,15 +332,25 @@ def test_segment_probabilities_bars_stack_to_the_probabilities():
     assert legend == ["segment 1", "segment 2", "segment 3", "segment 4"]
 
 
-def test_runs_shaded_as_blocks_of_two_or_more():
+def test_caterpillar_colours_the_trusts_different_from_the_chosen_one():
     s = _summary(7)
-    runs = pd.Series([1, 1, 2, 3, 3, 3, 4], index=s.index)
-    fig = charts.caterpillar(s, runs=runs, synthetic=False)
-    (shade,) = [c for c in fig.axes[0].collections if c.get_zorder() == 0]
-    spans = [(p.vertices[:, 1].min(), p.vertices[:, 1].max()) for p in shade.get_paths()]
-    assert spans == [(-0.5, 1.5), (2.5, 5.5)]  # the single-trust runs 2 and 4 are not shaded
-    face = [matplotlib.colors.to_hex(c) for c in shade.get_facecolor()]
-    assert face == ["#dddddd", charts.OKABE_ITO["sky_blue"].lower()]
+    different = pd.Series([1, 1, 0, 0, 0, -1, 0], index=s.index)
+    fig = charts.caterpillar(s, different=different, highlight=s.index[3], synthetic=False)
+    lines = [c for c in fig.axes[0].collections if c.get_zorder() == 2][0]
+    face = [matplotlib.colors.to_hex(c) for c in lines.get_colors()]
+    want = {1: charts.OKABE_ITO["bluish_green"], -1: charts.SECONDARY, 0: "#b5b5b5"}
+    assert face == [want[v].lower() for v in different]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[:3] == [f"significantly better than {s.index[3]} (2)", f"significantly worse than {s.index[3]} (1)",
+                          f"not told apart from {s.index[3]} (3)"]
+
+
+def test_position_ranges_one_legend_for_every_range():
+    charts_ = _all_charts(False)
+    fig = charts_["position_ranges"]
+    assert len(fig.axes[0].get_legend().get_texts()) == 6  # five ranges and the rank
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] == "NHS England's likely range (published)" and "league rank" in labels[2]
 
 
 def test_long_title_wraps_inside_the_figure_and_stays_whole_for_alt_text():
@@ -360,19 +389,6 @@ def test_box_stats_agree_with_matplotlib(rows):
         np.testing.assert_allclose(np.sort(x[got["outlier"][:, j], j]), np.sort(ref["fliers"]))
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 9), st.data())
-def test_encode_png_is_decoded_by_pillow_to_the_same_pixels(height, width, level, data):
-    from PIL import Image
-
-    flat = data.draw(st.lists(st.integers(0, 255), min_size=height * width * 3, max_size=height * width * 3))
-    rgb = np.array(flat, dtype=np.uint8).reshape(height, width, 3)
-    img = Image.open(io.BytesIO(charts.encode_png(rgb, level)))
-    img.load()  # decodes every chunk and checks the CRCs
-    assert img.mode == "RGB" and img.size == (width, height)
-    np.testing.assert_array_equal(np.asarray(img), rgb)
-
-
 def test_chart_png_holds_exactly_the_drawn_pixels():
     from PIL import Image
 
@@ -381,12 +397,6 @@ def test_chart_png_holds_exactly_the_drawn_pixels():
     png = charts.png_bytes(fig)
     drawn = np.asarray(fig.canvas.buffer_rgba())[..., :3]
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), drawn)
-
-
-@pytest.mark.parametrize("bad", [np.zeros((2, 2, 4), np.uint8), np.zeros((2, 2, 3), float), np.zeros((0, 2, 3), np.uint8)])
-def test_encode_png_rejects_what_it_cannot_write(bad):
-    with pytest.raises(ValueError, match="encode_png needs"):
-        charts.encode_png(bad)
 
 
 def test_funnel_denominators_are_labelled_in_plain_numbers(synthetic_charts):

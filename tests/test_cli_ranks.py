@@ -16,12 +16,15 @@ HEADER = ["Region", "Trust_type", "Trust_subtype", "Trust_code", "Trust_name", "
           "Quarter", "Numerator", "Denominator"]
 BASE_COLUMNS = [
     "Quarter", "Trust_code", "Trust_name", "Trust_type", "Average_score", "Average_score_unrounded", "Average_se",
-    "Segment", "Rank", "Average_rank", "Rank_lower", "Rank_upper", "Interval", "Coverage", "Next_trust_code",
-    "Distinguishable_from_next", "Percentile_rank_low", "Percentile_rank_high", "Median_rank", "Expected_rank",
+    "Segment", "Rank", "Average_rank", "Rank_lower", "Rank_upper", "Interval", "Coverage", "N_significantly_better",
+    "N_significantly_worse", "Next_by_average_code", "Distinguishable_from_next_by_average", "League_rank_lower",
+    "League_rank_upper", "N_surely_ahead_in_league", "N_surely_behind_in_league", "Next_in_league_code",
+    "Distinguishable_from_next_in_league", "Bootstrap_range_rank_low", "Bootstrap_range_rank_high", "Median_rank",
+    "Expected_rank",
     "P_segment_1", "P_segment_2", "P_segment_3", "P_segment_4", "P_other_segment", "Nearest_cutoff",
     "Cutoff_distance_se",
 ]
-TAIL = ["Rankability", "Headline", "Source", "Method", "Data"]
+TAIL = ["Rankability", "Separation_places", "Headline", "Source", "Method", "Data"]
 N = 10
 
 
@@ -69,13 +72,21 @@ def test_columns_and_content(tmp_path, capsys, data):
     assert set(t["Source"]) == {"metrics"} and set(t["Data"]) == {"real"} and set(t["Interval"]) == {"simultaneous"}
     assert set(t["Method"]) == {load_method("nof-2025-26-q3").label} and set(t["Coverage"]) == {0.95}
     assert (t["Rank_lower"] <= t["Average_rank"]).all() and (t["Average_rank"] <= t["Rank_upper"]).all()
-    assert (t["Percentile_rank_low"] <= t["Median_rank"]).all() and (t["Median_rank"] <= t["Percentile_rank_high"]).all()
+    assert (t["Bootstrap_range_rank_low"] <= t["Median_rank"]).all()
+    assert (t["Median_rank"] <= t["Bootstrap_range_rank_high"]).all()
+    assert (t["League_rank_lower"] <= t["Rank"]).all() and (t["Rank"] <= t["League_rank_upper"]).all()
+    np.testing.assert_array_equal(t["N_significantly_better"], t["Rank_lower"] - 1)
+    np.testing.assert_array_equal(t["N_surely_behind_in_league"], N - t["League_rank_upper"])
     np.testing.assert_allclose(t[[f"P_segment_{k}" for k in range(1, 5)]].sum(axis=1), 1.0)
     # rows in league order; the last trust by average has no next trust
     assert t["Rank"].is_monotonic_increasing
-    assert t["Distinguishable_from_next"].isna().sum() == 1
+    assert t["Distinguishable_from_next_by_average"].isna().sum() == 1
+    # the next trust in the league is the next row
+    assert t["Next_in_league_code"].iloc[:-1].tolist() == t["Trust_code"].iloc[1:].tolist()
     assert "choice of metrics" in err
-    assert t["Headline"].iloc[0].startswith("recomputed 1st; 95% rank interval ")
+    assert t["Headline"].iloc[0].startswith("recomputed 1st of 10 (segment ")
+    assert "95% confidence set for its league rank 1st–" in t["Headline"].iloc[0]
+    assert not t["Headline"].str.contains("rank interval").any()
 
 
 def test_same_seed_same_bytes(tmp_path, capsys, data):
@@ -180,3 +191,32 @@ def test_synthetic_year_sampling(tmp_path, capsys):
     ranked = t[t["Average_rank"].notna()]
     assert (ranked["Rank_lower"] <= ranked["Average_rank"]).all() and (ranked["Average_rank"] <= ranked["Rank_upper"]).all()
     assert "fixed (no sampling model or no denominators)" in err
+
+
+def test_source_nhse_columns_beside_the_published_ranges_and_same_bytes(tmp_path, capsys):
+    data = write_data(tmp_path / "syn-q3-25-26.csv", synthetic=True)
+    league = tmp_path / "syn-league-q3-25-26.csv"
+    rows = ["Trust_type,Trust_code,Trust_name,Quarter,Average_score,Likely_range_of_average_score,Segment,"
+            "Trust_in_financial_deficit,Rank,Likely_range_of_rank,Data_source"]
+    rows += [f"Acute trust,R{i:02d},Trust {i},Q3 2025/26,2.5,2.2 - 2.8,3,{'Yes' if i % 3 == 0 else 'No'},{i + 1},"
+             f"{i + 1} - {i + 4},SYNTHETIC" for i in range(N)]
+    league.write_text("\n".join(rows) + "\n")
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"nhse{k}.csv"
+        code, _, err = run(capsys, data, league, "--quarter", "2025Q3", "--trust-type", "acute", "--source", "nhse",
+                           "--draws", "400", "--output", out)
+        assert code == 0, err
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    t = pd.read_csv(tmp_path / "nhse0.csv")
+    cols = list(t.columns)
+    nhse = ["NHSE_range_average_low", "NHSE_range_average_high", "NHSE_range_rank_low", "NHSE_range_rank_high"]
+    assert cols[cols.index(nhse[0]):cols.index(nhse[0]) + 4] == nhse
+    assert cols.index("Likely_range_rank_high") > cols.index(nhse[-1])  # the published ones beside ours
+    assert set(t["Source"]) == {"nhse"} and "NHS England's likely-range method, reproduced" in err
+    assert (t["NHSE_range_rank_low"] <= t["NHSE_range_rank_high"]).all()
+    assert (t["NHSE_range_average_low"] <= t["Average_score"] + 0.005).all()
+    # the headline quotes NHS England's published range where the league file has one
+    assert t["Headline"].str.contains("NHS England's likely range ").all()
+    assert t["Headline"].str.contains(", capped by the deficit rule").any() or not (t["Segment"] == 3).any()

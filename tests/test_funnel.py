@@ -205,3 +205,90 @@ def test_invalid_options_raise():
         funnel_limits(pd.Series([1, 2], index=["a", "b"]), pd.Series([5, 5], index=["a", "c"]))
     # ratios may exceed 1
     assert funnel_limits_ratio([10, 30], [5.0, 20.0]).table["value"].tolist() == [2.0, 1.5]
+
+
+# ---- SHMI mode, unwinsorised and multiplicative options, false alarms -----------------
+OBS = [12, 30, 55, 41, 80, 95, 130, 60, 22, 150]
+EXP = [15.004, 27.5, 40.126, 44.0, 70.3, 110.0, 100.2, 58.0, 30.0, 160.0]
+
+
+def test_shmi_mode_by_hand():
+    res = funnel_limits_ratio(OBS, EXP, method="shmi", index=[f"U{i}" for i in range(10)])
+    e = [round(x, 2) for x in EXP]  # expected counts rounded to 2 dp
+    z = [math.sqrt(ei) * math.log(o / ei) for o, ei in zip(OBS, e)]
+    zs = sorted(z)
+    lo, hi = r7_quantile(zs, 0.10), r7_quantile(zs, 0.90)
+    kept = [(zi, ei) for zi, ei in zip(z, e) if lo < zi < hi]  # truncation: the extremes are left out
+    assert len(kept) == 8
+    k = len(kept)
+    phi = sum(zi * zi for zi, _ in kept) / k
+    assert k * phi > k - 1
+    sw = sum(ei for _, ei in kept)
+    tau2 = (k * phi - (k - 1)) / (sw - sum(ei * ei for _, ei in kept) / sw)  # w = 1/s² = E
+    assert res.kind == "ratio-log" and res.method == "shmi" and res.phi_method == "truncated"
+    assert res.phi == pytest.approx(phi, rel=1e-12) and res.tau2 == pytest.approx(tau2, rel=1e-12)
+    np.testing.assert_allclose(res.table["denominator"], e)
+    np.testing.assert_allclose(res.table["z"], z, rtol=1e-12)
+    assert res.table["z_winsorised"].isna().sum() == 2
+    upper = math.exp(Z95 * math.sqrt(1 / e[2] + tau2))
+    assert res.table["upper_95"].iloc[2] == pytest.approx(upper, rel=1e-12)
+    assert res.table["z_adjusted"].iloc[2] == pytest.approx(math.log(OBS[2] / e[2]) / math.sqrt(1 / e[2] + tau2))
+    curve = res.curve([e[2]])
+    assert curve["upper_95"].iloc[0] == pytest.approx(upper, rel=1e-12)
+
+
+def test_shmi_without_overdispersion_uses_exact_poisson_limits():
+    from scipy.stats import chi2
+
+    res = funnel_limits_ratio(OBS, EXP, method="shmi", overdispersion=False)
+    e = np.round(EXP, 2)
+    np.testing.assert_allclose(res.table["lower_95"], chi2.ppf(0.025, 2 * e) / 2 / e, rtol=1e-12)
+    np.testing.assert_allclose(res.table["upper_99.8"], chi2.ppf(0.999, 2 * e + 2) / 2 / e, rtol=1e-12)
+    np.testing.assert_allclose(res.table["lower_95"], res.table["lower_95_poisson"])
+    v = res.table["value"]
+    assert ((res.table["outlier_95"] == "high") == (v > res.table["upper_95"])).all()
+
+
+def test_shmi_refuses_zero_observed_and_cqc_stays_the_default():
+    with pytest.raises(ValueError, match="observed must be > 0"):
+        funnel_limits_ratio([0, 3, 4], [2.0, 3.0, 4.0], method="shmi")
+    with pytest.raises(ValueError, match="method"):
+        funnel_limits_ratio([1, 3, 4], [2.0, 3.0, 4.0], method="nope")
+    a = funnel_limits_ratio(OBS, EXP)
+    b = funnel_limits_ratio(OBS, EXP, method="cqc")
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.kind == "ratio" and a.method == "cqc"
+
+
+def test_unwinsorised_phi_and_multiplicative_adjustment():
+    un = funnel_limits(NUM, DEN, phi_method="unwinsorised")
+    zero = funnel_limits(NUM, DEN, winsor=0)
+    assert un.phi == pytest.approx(zero.phi) and un.tau2 == pytest.approx(zero.tau2)
+    z = un.table["z"].to_numpy()
+    assert un.phi == pytest.approx(np.mean(z ** 2), rel=1e-12)
+    mult = funnel_limits(NUM, DEN, phi_method="unwinsorised", overdispersion="multiplicative")
+    assert mult.tau2 == 0 and mult.phi > 1
+    target = sum(NUM) / sum(DEN)
+    y0 = math.asin(math.sqrt(target))
+    s = 1 / (2 * math.sqrt(DEN[3]))
+    assert mult.table["upper_95"].iloc[3] == pytest.approx(math.sin(y0 + Z95 * math.sqrt(mult.phi) * s) ** 2)
+    np.testing.assert_allclose(mult.table["z_adjusted"], z / math.sqrt(mult.phi), rtol=1e-12)
+    assert "variance multiplied by" in mult.description and "winsorised" in funnel_limits(NUM, DEN).description
+    with pytest.raises(ValueError, match="phi_method"):
+        funnel_limits(NUM, DEN, phi_method="median")
+    with pytest.raises(ValueError, match="overdispersion"):
+        funnel_limits(NUM, DEN, overdispersion="both")
+
+
+def test_false_alarm_rates_under_a_random_effects_truth():
+    """The winsorised default flags far more than 5% of units when only random variation is at work;
+    the unwinsorised φ comes close to 5% (docs/ranks.md, "False alarms")."""
+    from nhs_league.funnel import false_alarm_rate
+
+    n = np.geomspace(200, 5000, 61)
+    default = false_alarm_rate(n, tau2=0.002, sims=400, seed=3)
+    plain = false_alarm_rate(n, tau2=0.002, sims=400, seed=3, phi_method="unwinsorised")
+    assert default > 0.10 and 0.035 < plain < 0.065, (default, plain)
+    shmi = false_alarm_rate(n / 20, tau2=0.002, kind="ratio", target=1.0, sims=400, seed=3, method="shmi")
+    assert shmi < default
+    assert false_alarm_rate(n, tau2=0.002, sims=50, seed=9) == false_alarm_rate(n, tau2=0.002, sims=50, seed=9)

@@ -248,7 +248,7 @@ def test_a_run_that_would_exceed_the_machine_says_how_much_it_needs(run_cli, mon
     monkeypatch.setattr(limits, "available_memory", lambda: 512 * 1024 ** 2)
     code, out, err = run_cli("ranks", ACUTE, *Q3A, "--draws", "50000")
     need = limits.ranks_bytes(50000, 134, 28)  # 134 trusts, 28 scored metrics in the synthetic acute file
-    line = one_line(code, out, err, "--draws 50,000 on 134 trusts x 28 metrics", f"about {limits.human_bytes(need)}",
+    line = one_line(code, out, err, "50,000 draws on 134 trusts x 28 metrics", f"about {limits.human_bytes(need)}",
                     "512.0 MiB available")
     assert "use fewer --draws" in line
     code, out, err = run_cli("sensitivity", ACUTE, *Q3A, "--scenarios", "900000", "--output", tmp_path / "s")
@@ -702,3 +702,11 @@ def test_a_key_given_twice_in_a_preset_is_an_error_at_its_line(run_cli, tmp_path
     p.write_text("\n".join(text) + "\n")
     code, out, err = run_cli("table", ACUTE, *Q3A, "--method", p)
     one_line(code, out, err, f"{p}, line {at + 2}, column 3", "the key 'tolerance' is given twice")
+
+
+def test_newer_commands_inherit_the_bounds_and_the_memory_check(run_cli, monkeypatch):
+    code, out, err = run_cli("whatif", ACUTE, *Q3A, "--trust", "ZZ231", "--draws", "1000000000")
+    one_line(code, out, err, "--draws must be at most 100,000")
+    monkeypatch.setattr(limits, "available_memory", lambda: 64 * 1024 ** 2)
+    code, out, err = run_cli("whatif", ACUTE, *Q3A, "--trust", "ZZ231", "--draws", "90000")
+    one_line(code, out, err, "90,000 draws on 134 trusts", "of memory")

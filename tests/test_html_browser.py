@@ -83,3 +83,52 @@ def test_script_in_trust_name_is_text_not_code(built):
     # the serialised DOM shows the name as escaped text, and no script element holds it
     assert SCRIPT_NAME.replace("<", "&lt;").replace(">", "&gt;") in dom
     assert "<script>alert(1)</script>" not in dom
+
+
+_LAYOUT_PROBE = """<script>
+window.addEventListener('load', function () { setTimeout(function () {
+  var w = document.documentElement.clientWidth, out = [];
+  document.querySelectorAll('table').forEach(function (t) {
+    var r = t.getBoundingClientRect();
+    if (r.width > 0 && r.right > w + 1) { out.push('table ' + Math.round(r.right) + '>' + w); }
+  });
+  document.querySelectorAll('img[data-rows]').forEach(function (img) {
+    var scale = img.getBoundingClientRect().height / img.naturalHeight;
+    var px = parseFloat(img.getAttribute('data-row-px')) * scale;
+    if (px < 12) { out.push('rows ' + px.toFixed(1) + 'px: ' + img.alt.slice(0, 60)); }
+  });
+  document.body.setAttribute('data-layout', out.length ? out.join(' | ') : 'ok');
+  document.body.setAttribute('data-row-charts', document.querySelectorAll('img[data-rows]').length);
+}, 500); });
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def every_kind(tmp_path_factory):
+    """One report of each kind on 134 acute-sized trusts (the synthetic fixture year)."""
+    exe = _chromium()
+    base = tmp_path_factory.mktemp("kinds")
+    files = write_fixture_year(base / "data", n=134, script_name=False)
+    plan = report.plan_for_data(files, quarter="2025Q4", trust_type="acute", parameters={"draws": 40})
+    results = report.build(plan, output=base / "out", build_dir=base / "build", progress=False)
+    assert all(r.ok for r in results), [r.line() for r in results if not r.ok]
+    return exe, base, results
+
+
+def test_no_table_overflows_and_every_trust_row_is_at_least_12_px(every_kind):
+    import re
+    exe, base, results = every_kind
+    kinds = {r.job.notebook for r in results}
+    assert {"league_table", "rank_uncertainty", "sensitivity", "trust_profile", "quarter_comparison"} <= kinds
+    row_charts = 0
+    for r in results:
+        probe = r.html.with_name(r.html.stem + ".probe.html")
+        probe.write_text(r.html.read_text(encoding="utf-8").replace("</body>", _LAYOUT_PROBE + "</body>"),
+                         encoding="utf-8")
+        res = _run(exe, base / f"profile-{r.job.name}", "--window-size=1400,1000", "--virtual-time-budget=8000",
+                   "--dump-dom", probe.as_uri(), timeout=120)
+        m = re.search(r'data-layout="([^"]*)"', res.stdout)
+        assert m, (r.job.name, res.stderr[-500:])
+        assert m.group(1) == "ok", (r.job.name, m.group(1))
+        row_charts += int(re.search(r'data-row-charts="(\d+)"', res.stdout).group(1))
+    assert row_charts >= 4  # caterpillar, rank sets, segment chances, ranges, movement: all measured

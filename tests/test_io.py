@@ -15,7 +15,7 @@ from conftest import (DATA_HEADER_Q1, DATA_HEADER_Q3, LEAGUE_HEADER_Q1, data_row
 from nhs_league import io as io_module
 from nhs_league.catalogue import load_catalogue
 from nhs_league.errors import InputError, Problems
-from nhs_league.io import (ParsedCache, _csv_rows, _plain_rows, canonical_header, file_kind, read_data_file,
+from nhs_league.io import (ParsedCache, canonical_header, file_kind, read_data_file,
                            read_inputs, read_league_file, read_raw_csv, select_quarter)
 from nhs_league.methods import load_method
 from nhs_league.pipeline import build_panel, league_table
@@ -262,56 +262,9 @@ def test_synthetic_files_are_marked(data_file):
 _CELL = st.text(alphabet=st.sampled_from(list("ab1.*- \t\xa0é")), max_size=4)
 
 
-def _rows_of(parsed):
-    header, header_line, columns, lines = parsed
-    return list(header), header_line, [list(c) for c in columns], list(lines)
-
-
-@settings(max_examples=300, deadline=None)
-@given(width=st.integers(1, 5), data=st.data(), ending=st.sampled_from(["\n", "\r\n", "\r"]),
-       final=st.booleans(), header_commas=st.integers(0, 2))
-def test_plain_split_reads_what_the_csv_module_reads(width, data, ending, final, header_commas):
-    """Plain files (no quotes) split on commas give the same header, cells and line numbers as the
-    csv module; anything the fast path declines (blank rows, ragged rows, cells under no header)
-    goes to the csv path, so both routes always agree, errors included."""
-    header = data.draw(st.lists(_CELL.filter(str.strip), min_size=width, max_size=width)) + [""] * header_commas
-    n = data.draw(st.integers(1, 6))
-    ragged = data.draw(st.booleans())
-    rows = []
-    for _ in range(n):
-        k = data.draw(st.integers(0, width + header_commas + 1)) if ragged else width + header_commas
-        rows.append(data.draw(st.lists(_CELL, min_size=k, max_size=k)))
-    lines = [",".join(header)] + [",".join(r) for r in rows]
-    if data.draw(st.booleans()):  # a blank line somewhere
-        lines.insert(data.draw(st.integers(0, len(lines))), data.draw(st.sampled_from(["", ",,", "  "])))
-    text = ending.join(lines) + (ending if final else "")
-    fast = _plain_rows(text)
-    try:
-        slow = _csv_rows(Path("x.csv"), text)
-    except InputError:
-        assert fast is None  # what the csv path rejects, the fast path never accepts
-        return
-    if fast is not None:
-        assert _rows_of(fast) == _rows_of(slow)
-    regular = not ragged and all(line.replace(",", "").strip() for line in lines)
-    if regular and all(not c.strip() for r in rows for c in r[width:]):
-        assert fast is not None  # the plain files the fast path is for do take it
-
-
-def test_committed_synthetic_files_take_the_fast_path_and_read_as_with_the_csv_module():
-    from nhs_league.report import synthetic_files
-
-    for p in synthetic_files()[:4]:
-        text = p.read_text(encoding="utf-8")
-        fast = _plain_rows(text)
-        assert fast is not None, p
-        assert _rows_of(fast) == _rows_of(_csv_rows(p, text))
-
-
 def test_a_quoted_file_is_read_by_the_csv_module(tmp_path):
     p = tmp_path / "q.csv"
     p.write_text('Trust_code,Trust_name\nR1,"Name, with comma"\n', encoding="utf-8")
-    assert _plain_rows(p.read_text()) is None
     raw = read_raw_csv(p)
     pd.testing.assert_series_equal(raw["Trust_name"], pd.Series(["Name, with comma"], dtype="str", name="Trust_name"))
 

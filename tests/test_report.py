@@ -428,7 +428,7 @@ def test_replicates_summary_is_cached_but_callers_get_copies(fixture_files):
 # Funnel plots of the trust profile: the most outlying metrics drawn, every metric listed
 # --------------------------------------------------------------------------------------
 def test_funnel_summary_lists_every_proportion_metric_most_outlying_first(fixture_files):
-    from nhs_league.funnel import funnel_limits
+    from nhs_league.funnel import false_alarm_rate, funnel_limits
 
     ctx = report.prepare(quarter="2025Q4", trust_type="acute", data=[str(p) for p in fixture_files], seed=3,
                          draws=40)
@@ -439,7 +439,8 @@ def test_funnel_summary_lists_every_proportion_metric_most_outlying_first(fixtur
     # independent: each metric's limits computed here, sorted by |z_adjusted| of this trust
     want = []
     for mid, name, num, den, scale in metrics:
-        row = funnel_limits(num, den).table.loc[code]
+        res = funnel_limits(num, den)
+        row = res.table.loc[code]
         if row["outlier_99.8"] is not None:
             pos = f"{'above' if row['outlier_99.8'] == 'high' else 'below'} 99.8% limit"
         elif row["outlier_95"] is not None:
@@ -447,7 +448,10 @@ def test_funnel_summary_lists_every_proportion_metric_most_outlying_first(fixtur
         else:
             pos = "within 95% limits"
         want.append({"metric_id": mid, "metric": name, "value": row["value"] * scale,
-                     "pooled": num.sum() / den.sum() * scale, "z_adjusted": row["z_adjusted"], "position": pos})
+                     "pooled": num.sum() / den.sum() * scale, "z_adjusted": row["z_adjusted"], "position": pos,
+                     # the default's false-alarm rate on this metric's denominators, at the fitted tau2
+                     "false_alarms_95": false_alarm_rate(den.to_numpy(dtype=float), tau2=max(res.tau2, 1e-4),
+                                                         target=res.target, sims=300, seed=0)})
     want = pd.DataFrame(want)
     want = want.iloc[np.lexsort((want["metric_id"], -want["z_adjusted"].abs()))].reset_index(drop=True)
     want["drawn"] = ["yes", "yes"] + ["no"] * (len(want) - 2)

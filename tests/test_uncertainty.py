@@ -355,7 +355,9 @@ def test_summary_shows_published_and_likely_ranges(tmp_path, data12):
     assert (s["reference_source"] == "published").all()
     published = np.array([1 + i % 4 for i in range(12)])
     np.testing.assert_allclose(s["P_other_segment"].to_numpy(), (r.segment != published).mean(axis=0))
-    assert r.headlines().iloc[0].startswith("published 1st; 95% rank interval ")
+    h = r.headlines().iloc[0]
+    assert h.startswith("published 1st of 12 (segment 1); 95% confidence set for its league rank 1st–")
+    assert "(metric basket); NHS England's likely range 1st–3rd (bootstrap range); " in h and "rank interval" not in h
 
 
 def test_headline_by_hand():
@@ -365,8 +367,12 @@ def test_headline_by_hand():
                    {"average": np.array([2.0, 2.5]), "segment": np.array([1, 3]), "rank": np.array([1, 2])},
                    method=METHOD)
     h = r.headlines(coverage=0.9)
-    assert h.iloc[0] == "recomputed 1st; 90% rank interval 1st–2nd (metric-basket bootstrap); 33% chance of a different segment"
-    assert h.iloc[1] == "recomputed 2nd; 90% rank interval 1st–2nd (metric-basket bootstrap); 0% chance of a different segment"
+    # the averages differ by 0.5 with an SE of 0.115 (z = 4.3): the league sets are single ranks, and the
+    # bootstrap range of the rank (1st-2nd for both) is not in the headline
+    assert h.iloc[0] == ("recomputed 1st of 2 (segment 1); 90% confidence set for its league rank 1st–1st "
+                         "(metric basket); 33% chance of a different segment")
+    assert h.iloc[1] == ("recomputed 2nd of 2 (segment 3); 90% confidence set for its league rank 2nd–2nd "
+                         "(metric basket); 0% chance of a different segment")
     assert [ordinal(k) for k in (1, 2, 3, 11, 12, 13, 21, 22, 111)] == \
         ["1st", "2nd", "3rd", "11th", "12th", "13th", "21st", "22nd", "111th"]
 
@@ -406,3 +412,15 @@ def test_basket_averages_fast_path_equals_the_general_one(aggregation):
     np.testing.assert_array_equal(fast, slow)
     some = _basket_averages(panel, method, sc, 200, 11, trusts=[3, 17])
     np.testing.assert_array_equal(some, slow[:, [3, 17]])
+
+
+def test_headline_names_the_cap_and_never_the_bootstrap_range():
+    # T1 has the better average but is in deficit: raw segment 1, capped at 3, so second in the league
+    avg = np.array([[2.0, 1.5], [2.02, 1.52], [1.98, 1.48], [2.01, 1.49]])
+    r = Replicates("metrics", pd.Index(["T0", "T1"]), avg, np.array([[1, 3]] * 4), np.array([[1, 2]] * 4),
+                   {"average": np.array([2.0, 1.5]), "segment": np.array([1, 3]), "raw_segment": np.array([1, 1]),
+                    "rank": np.array([1, 2]), "in_deficit": np.array([False, True])}, method=METHOD)
+    h = r.headlines(0.95)
+    assert h.loc["T1"].startswith("recomputed 2nd of 2 (segment 3, capped by the deficit rule); 95% confidence set "
+                                  "for its league rank 2nd–2nd (metric basket)")
+    assert "capped" not in h.loc["T0"] and not h.str.contains("interval").any()

@@ -19,12 +19,13 @@ from ..errors import InputError, MethodError
 from ..io import TRUST_TYPE_LABELS
 from ..limits import MAX_DRAWS, check_count, check_memory, ranks_bytes
 from ..methods import check_coverage
-from ..ranks import adjacent_pairs, rank_confidence_sets
-from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, read_denominators,
-                           sampling_replicates)
+from ..ranks import adjacent_pairs, rank_confidence_sets, separation_places
+from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, load_likely_range_preset, nhse_likely_ranges,
+                           nhse_replicates, read_denominators, sampling_replicates)
 from .common import add_input_arguments, check_output_file, emit, load
 
-CLI_SOURCES = ("metrics", "sampling")
+CLI_SOURCES = ("metrics", "sampling", "nhse")
+DEFAULT_DRAWS = 1000  # replicates (metrics, sampling) and rank-test draws; nhse replicates: its preset's
 
 
 def register(sub) -> None:
@@ -35,11 +36,13 @@ def register(sub) -> None:
                     "2024), whether it can be told apart from the next trust, a percentile interval of its "
                     "league rank, and the probability of each segment. Source 'metrics' (default) resamples "
                     "each trust's metric scores; 'sampling' redraws each metric from its numerator and "
-                    "denominator and re-runs the whole pipeline (needs denominators).")
+                    "denominator and re-runs the whole pipeline (needs denominators); 'nhse' is NHS England's "
+                    "likely-range method, reproduced (NHSE_range_* columns beside the published Likely_range_*).")
     add_input_arguments(p)
     p.add_argument("--source", default="metrics", choices=CLI_SOURCES,
                    help="metrics: bootstrap over each trust's metric scores (default); sampling: parametric "
-                        "bootstrap of numerators/denominators through the whole pipeline")
+                        "bootstrap of numerators/denominators through the whole pipeline; nhse: NHS England's "
+                        "likely-range method, reproduced (20,000 replicates unless --draws is given)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--simultaneous", dest="simultaneous", action="store_true", default=True,
                    help="rank sets that cover all trusts' ranks jointly (default)")
@@ -47,7 +50,9 @@ def register(sub) -> None:
                    help="rank sets that each cover one trust's rank (narrower)")
     p.add_argument("--coverage", default="0.95",
                    help="confidence level of the rank sets and the percentile intervals (default 0.95)")
-    p.add_argument("--draws", default="1000", help="number of replicates, and of rank-test draws (default 1000)")
+    p.add_argument("--draws", default=None,
+                   help="number of replicates, and of rank-test draws (default 1000; --source nhse: 20,000 "
+                        "replicates, 1,000 rank-test draws)")
     p.add_argument("--seed", default="0", help="random seed (default 0); same seed, same output")
     p.add_argument("--denominators", default=None,
                    help="CSV with Trust_code, Metric_ID, Denominator for --source sampling when the data "
@@ -62,40 +67,49 @@ def _whole_number(text, name: str) -> int:
         raise MethodError(f"{name} must be a whole number, got {text!r}") from None
 
 
-def _options(args) -> tuple[float, int, int]:
+def _options(args) -> tuple[float, int | None, int]:
     coverage = check_coverage(args.coverage, name="--coverage")
-    draws = check_count(_whole_number(args.draws, "--draws"), "--draws", low=2, high=MAX_DRAWS)
+    draws = None if args.draws is None else check_count(_whole_number(args.draws, "--draws"), "--draws", low=2,
+                                                        high=MAX_DRAWS)
     seed = _whole_number(args.seed, "--seed")
     if seed < 0:
         raise MethodError(f"--seed must be 0 or more, got {args.seed}")
     return coverage, draws, seed
 
 
-def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=True, draws=1000, seed=0,
+def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=True, draws=None, seed=0,
                denominators=None) -> pd.DataFrame:
     """The table ``nhs-league ranks`` writes, for one panel (see the module docstring).
 
     Columns: Quarter, Trust_code, Trust_name, Trust_type, Average_score (2 dp),
-    Average_score_unrounded, Average_se, Segment, Rank (league rank), Average_rank (rank of
-    the average alone), Rank_lower and Rank_upper (confidence set for Average_rank),
-    Interval (simultaneous/marginal), Coverage, Next_trust_code and
-    Distinguishable_from_next (the next trust by average), Percentile_rank_low/high,
-    Median_rank, Expected_rank (of the league rank over the replicates), P_segment_1-4
-    (and 5 when a trust is in segment 5), P_other_segment, Nearest_cutoff,
-    Cutoff_distance_se, Average_se_jackknife (metrics source), Published_rank,
-    Published_segment and Likely_range_* when a league-table file gave them, Rankability,
-    Headline, Source, Method, Data.
+    Average_score_unrounded, Average_se, Segment, Rank (league rank); the **average-score
+    ranking**: Average_rank, Rank_lower and Rank_upper (its confidence set), Interval
+    (simultaneous/marginal), Coverage, N_significantly_better / N_significantly_worse,
+    Next_by_average_code and Distinguishable_from_next_by_average; the **league ranking**:
+    League_rank_lower / League_rank_upper (simultaneous confidence set for the league rank),
+    N_surely_ahead_in_league / N_surely_behind_in_league, Next_in_league_code and
+    Distinguishable_from_next_in_league; Bootstrap_range_rank_low/high, Median_rank,
+    Expected_rank (of the league rank over the replicates: a bootstrap range, not a
+    confidence set), P_segment_1-4 (and 5 when a trust is in segment 5), P_other_segment,
+    Nearest_cutoff, Cutoff_distance_se, Average_se_jackknife (metrics source),
+    NHSE_range_* (nhse source), Published_rank, Published_segment and Likely_range_* when a
+    league-table file gave them, Rankability, Separation_places (how far apart in the
+    league two trusts typically are before the test tells them apart), Headline, Source,
+    Method, Data.
     """
     if source not in CLI_SOURCES:
         raise MethodError(f"unknown source {source!r}; expected one of {CLI_SOURCES}")
     rep_seed, rank_seed = np.random.SeedSequence(seed).spawn(2)
+    rank_draws = DEFAULT_DRAWS if draws is None else draws
     jk = None
+    if denominators is not None and source != "sampling":
+        raise MethodError("--denominators is used only with --source sampling")
     if source == "sampling":
-        reps = sampling_replicates(panel, method, draws=draws, seed=rep_seed, denominators=denominators)
+        reps = sampling_replicates(panel, method, draws=rank_draws, seed=rep_seed, denominators=denominators)
+    elif source == "nhse":
+        reps = nhse_replicates(panel, method, draws=draws, seed=rep_seed)
     else:
-        if denominators is not None:
-            raise MethodError("--denominators is used only with --source sampling")
-        reps = basket_bootstrap(panel, method, draws=draws, seed=rep_seed)
+        reps = basket_bootstrap(panel, method, draws=rank_draws, seed=rep_seed)
         jk = basket_jackknife(panel, method)
     s = reps.summary(coverage)
     codes = reps.trust_codes
@@ -103,15 +117,20 @@ def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=T
     ok = np.isfinite(avg) & (s["rank"].to_numpy() > 0)
     est = pd.Series(avg[ok], index=codes[ok])
     cov = reps.covariance().loc[est.index, est.index]
-    opts = dict(coverage=coverage, simultaneous=simultaneous, stepdown=True, draws=draws, seed=rank_seed,
+    opts = dict(coverage=coverage, simultaneous=simultaneous, stepdown=True, draws=rank_draws, seed=rank_seed,
                 lower_is_better=True)
     try:
         sets = rank_confidence_sets(est, cov, **opts)
         adj = adjacent_pairs(est, cov, **opts)
+        league = reps.league_sets(coverage, draws=rank_draws, seed=rank_seed)
     except ValueError as exc:
         raise MethodError(f"rank confidence sets: {exc}") from None
+    p = len(est)
     sets = sets.reindex(codes)
     nxt = adj.set_index("unit").reindex(codes)
+    lg = league.table.reindex(codes)
+    ladj = league.adjacent(order=pd.Series(s["rank"].to_numpy(), index=codes)[ok].sort_values(kind="stable").index)
+    lnxt = ladj.set_index("unit").reindex(codes)
     t = pd.DataFrame({
         "Quarter": panel.quarter,
         "Trust_code": codes.to_numpy(),
@@ -127,10 +146,20 @@ def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=T
         "Rank_upper": pd.array(sets["upper"].to_numpy(), dtype="Int64"),
         "Interval": "simultaneous" if simultaneous else "marginal",
         "Coverage": coverage,
-        "Next_trust_code": nxt["next_unit"].to_numpy(dtype=object),
-        "Distinguishable_from_next": pd.array(nxt["distinguishable"].to_numpy(dtype=object), dtype="boolean"),
-        "Percentile_rank_low": pd.array(s["rank_low"].to_numpy(), dtype="Int64"),
-        "Percentile_rank_high": pd.array(s["rank_high"].to_numpy(), dtype="Int64"),
+        "N_significantly_better": pd.array(sets["lower"].to_numpy() - 1, dtype="Int64"),
+        "N_significantly_worse": pd.array(p - sets["upper"].to_numpy(), dtype="Int64"),
+        "Next_by_average_code": nxt["next_unit"].to_numpy(dtype=object),
+        "Distinguishable_from_next_by_average": pd.array(nxt["distinguishable"].to_numpy(dtype=object),
+                                                         dtype="boolean"),
+        "League_rank_lower": pd.array(lg["lower"].to_numpy(), dtype="Int64"),
+        "League_rank_upper": pd.array(lg["upper"].to_numpy(), dtype="Int64"),
+        "N_surely_ahead_in_league": pd.array(lg["surely_ahead"].to_numpy(), dtype="Int64"),
+        "N_surely_behind_in_league": pd.array(lg["surely_behind"].to_numpy(), dtype="Int64"),
+        "Next_in_league_code": lnxt["next_unit"].to_numpy(dtype=object),
+        "Distinguishable_from_next_in_league": pd.array(lnxt["distinguishable"].to_numpy(dtype=object),
+                                                        dtype="boolean"),
+        "Bootstrap_range_rank_low": pd.array(s["rank_low"].to_numpy(), dtype="Int64"),
+        "Bootstrap_range_rank_high": pd.array(s["rank_high"].to_numpy(), dtype="Int64"),
         "Median_rank": pd.array(s["rank_median"].to_numpy(), dtype="Int64"),
         "Expected_rank": np.round(s["rank_mean"].to_numpy(), 3),
     })
@@ -144,10 +173,18 @@ def rank_table(panel, method, *, source="metrics", coverage=0.95, simultaneous=T
     t["Cutoff_distance_se"] = np.round(s["cutoff_distance_se"].to_numpy(), 3)
     if jk is not None:
         t["Average_se_jackknife"] = np.round(jk.se().to_numpy(), 6)
+    nhse = None
+    if source == "nhse":
+        nhse = nhse_likely_ranges(reps)
+        for c in nhse.columns:
+            t[c] = nhse[c].to_numpy()
     for k, v in reps.published().items():
         t[k[0].upper() + k[1:]] = v
     t["Rankability"] = round(float(reps.rankability()["rho"]), 4)
-    t["Headline"] = reps.headlines(coverage).to_numpy()
+    order = pd.Series(s["rank"].to_numpy(), index=codes)[ok].sort_values(kind="stable").index
+    sep = separation_places(league.significance(), order)
+    t["Separation_places"] = pd.array([sep] * len(t), dtype="Int64")
+    t["Headline"] = reps.headlines(coverage, league=league, nhse=nhse).to_numpy()
     t["Source"] = reps.source
     t["Method"] = method.label
     t["Data"] = reps.data_label
@@ -171,11 +208,16 @@ def run(args) -> int:
     den = read_denominators(args.denominators) if args.denominators else None
     panel = ld.panel()
     n, m = panel.values.shape
-    check_memory(ranks_bytes(draws, n, m), f"--draws {draws:,} on {n} trusts x {m} metrics", "use fewer --draws")
+    planned = draws if draws is not None else (load_likely_range_preset()["draws"] if args.source == "nhse"
+                                                else DEFAULT_DRAWS)
+    check_memory(ranks_bytes(planned, n, m), f"{planned:,} draws on {n} trusts x {m} metrics", "use fewer --draws")
     table = rank_table(panel, ld.method, source=args.source, coverage=coverage, simultaneous=args.simultaneous,
                        draws=draws, seed=seed, denominators=den)
     reps = table.attrs.pop("replicates")
-    notes = ld.notes + [f"intervals reflect {SOURCES[reps.source]}; rankability {table['Rankability'].iloc[0]:g}"]
+    sep = table["Separation_places"].iloc[0] if len(table) else pd.NA
+    notes = ld.notes + [f"intervals reflect {SOURCES[reps.source]}; rankability {table['Rankability'].iloc[0]:g}; "
+                        + (f"league neighbours about {sep} places apart can typically be told apart"
+                           if not pd.isna(sep) else "no two league positions can typically be told apart")]
     if reps.source == "sampling":
         r = reps.resampled
         fixed = r.loc[~r["resampled"], "metric_id"].tolist()
