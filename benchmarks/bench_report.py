@@ -15,8 +15,10 @@ suite parameters and an extra last cell that writes ``sorted(sys.modules)``; a b
 recorded the same way, and the own-floor notebook imports (``importlib.import_module``, in sorted
 order) every module the notebook had loaded that the bare kernel had not -- scipy.stats and SALib
 for the sensitivity report included. The strict floor stays the headline; the own floor shows how
-much of a notebook's time is import cost and how much is work. Goal: each notebook within 1.5x the
-floor, and the suite keeping both cores busy (sum of notebook times / wall time ~ 2).
+much of a notebook's time is import cost and how much is work. Goal (issue 14): each notebook within
+2x its own floor, and the suite at least 3x faster than the naive route (the papermill CLI, then the
+nbconvert CLI, once per notebook, one after another) on the same notebooks and inputs, measured side
+by side in one run (``--naive-jobs``).
 
 Run:  .venv/bin/python benchmarks/bench_report.py [--repeat 3] [--skip-suite]
 Writes nothing into the project: reports go to a temporary folder. Figures go into docs/reports.md.
@@ -190,11 +192,58 @@ def suite(folder: Path) -> tuple[float, float, int]:
     return wall, sum(r.seconds for r in results), len(results)
 
 
+def naive_route(jobs, folder: Path) -> float:
+    """Wall seconds of the naive route on ``jobs``: for each, one after another, the papermill CLI
+    (``papermill IN OUT -y PARAMS -k nhs-league``) and then the nbconvert CLI (``jupyter nbconvert
+    --to html --no-input OUT``), each a fresh process, as an analyst without the runner would do."""
+    import subprocess
+    import yaml
+
+    bin_dir = Path(sys.executable).parent
+    papermill_cli, jupyter_cli = str(bin_dir / "papermill"), str(bin_dir / "jupyter")
+    params = report.validate_jobs(jobs)
+    t = time.perf_counter()
+    for i, (job, prm) in enumerate(zip(jobs, params)):
+        out = folder / f"naive-{i}-{job.name}.ipynb"
+        for cmd in ([papermill_cli, str(job.notebook_path), str(out), "-y", yaml.safe_dump(prm), "-k", report.KERNEL_NAME,
+                     "--cwd", str(folder)],
+                    [jupyter_cli, "nbconvert", "--to", "html", "--no-input", str(out)]):
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode:
+                raise SystemExit(f"naive route failed: {' '.join(cmd[:2])}: {res.stderr.strip().splitlines()[-1:]}")
+    return time.perf_counter() - t
+
+
+def runner_route(jobs, folder: Path) -> float:
+    """Wall seconds of ``nhs-league report`` (``report.build``, default --jobs) on the same jobs."""
+    t = time.perf_counter()
+    results = report.build(jobs, output=folder / "runner", build_dir=folder / "runner-build", progress=False,
+                           force=True)
+    wall = time.perf_counter() - t
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise SystemExit(failed[0].line())
+    return wall
+
+
+def side_by_side(folder: Path, n_jobs: int) -> dict:
+    """The naive route and the runner on the same notebooks and inputs, in one run: the first
+    ``n_jobs`` jobs of the default suite that use the synthetic Q4 data (all five notebooks)."""
+    plan = report.plan_suite(quarter="2025Q4")
+    jobs = [j for j in plan.jobs if j.dataset == "synthetic"][:n_jobs]
+    runner = runner_route(jobs, folder)
+    naive = naive_route(jobs, folder)
+    return {"jobs": len(jobs), "naive_s": naive, "runner_s": runner, "speed_up": naive / runner}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-suite", action="store_true")
     ap.add_argument("--notebooks", nargs="*", help="only these notebooks (default: all five)")
+    ap.add_argument("--naive-jobs", type=int, default=10,
+                    help="reports timed side by side by the naive route and by the runner (0 to skip)")
+    ap.add_argument("--skip-per-notebook", action="store_true")
     args = ap.parse_args(argv)
     # byte-compile the package as `make report` does (each kernel imports it afresh; where
     # PYTHONDONTWRITEBYTECODE is set nothing is cached otherwise)
@@ -203,6 +252,15 @@ def main(argv=None) -> int:
     print(f"cores: {os.cpu_count()}, kernel: {kernel}, python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        side = {}
+        if args.naive_jobs:
+            side = side_by_side(folder, args.naive_jobs)
+            print(f"naive route (papermill CLI then nbconvert CLI, one report after another) vs the runner, "
+                  f"{side['jobs']} reports: {side['naive_s']:.1f} s vs {side['runner_s']:.1f} s wall, "
+                  f"{side['speed_up']:.2f}x faster (goal >= 3x: {'met' if side['speed_up'] >= 3 else 'NOT met'})")
+        if args.skip_per_notebook:
+            print(json.dumps({"side_by_side": side}, indent=2))
+            return 0
         execute, total, paired, floors, union_floors, own, own_paired, imported, cells, cold = per_notebook(
             kernel, folder, args.repeat, args.notebooks)
         f_med, f_min = statistics.median(floors), min(floors)
@@ -236,7 +294,8 @@ def main(argv=None) -> int:
             med = cell_medians(cells[name])
             rows[name]["cells_s"] = med
             print(f"  {name}: " + "; ".join(f"{sec:.2f} {src[:38]}" for src, sec in med if sec >= 0.05))
-        out = {"floor_median_s": f_med, "floor_min_s": f_min, "union_floor_median_s": u_med, "notebooks": rows}
+        out = {"floor_median_s": f_med, "floor_min_s": f_min, "union_floor_median_s": u_med, "notebooks": rows,
+               "side_by_side": side}
         if not args.skip_suite:
             wall, tot, n = suite(folder)
             print(f"default suite: {n} reports, wall {wall:.1f} s, sum of notebook times {tot:.1f} s, "

@@ -390,6 +390,10 @@ def _slug(text: str) -> str:
     return s[:80] or "table"
 
 
+_TABLE_CSS = ("<style>th.nhs-wide{width:16em;min-width:16em}td.nhs-wide{width:16em;text-align:left}"
+              "table.dataTable th{hyphens:auto;overflow-wrap:anywhere}</style>")
+
+
 def table(df: pd.DataFrame, title: str, *, synthetic: bool, caption: str = "", max_rows: int | None = None,
           index: bool = False, decimals: int = 2) -> HTMLTable:
     """A table for a report: sortable, searchable and downloadable (CSV) with itables, offline.
@@ -426,8 +430,13 @@ def table(df: pd.DataFrame, title: str, *, synthetic: bool, caption: str = "", m
     view = display_frame(shown, index=index, decimals=decimals)
     full_title = f"SYNTHETIC — {title}" if synthetic else title
     name = _slug(full_title)
-    body = itables.to_html_datatable(
-        _as_text(view, decimals), connected=False, display_logo_when_loading=False, showIndex=False, paging=False, maxBytes=0,
+    text_view = _as_text(view, decimals)
+    # long text (trust names) gets room to read on one or two lines instead of a narrow tall column
+    wide = [j for j, c in enumerate(text_view.columns)
+            if len(text_view) and text_view[c].str.len().max() > 24 and not pd.api.types.is_numeric_dtype(view[c])]
+    extra = {"columnDefs": [{"targets": wide, "className": "nhs-wide"}]} if wide else {}
+    body = _TABLE_CSS + itables.to_html_datatable(
+        text_view, connected=False, **extra, display_logo_when_loading=False, showIndex=False, paging=False, maxBytes=0,
         classes="display compact cell-border", order=[],
         layout={"topStart": "buttons", "topEnd": "search", "bottomStart": "info", "bottomEnd": None},
         buttons=[{"extend": "csvHtml5", "text": "Download CSV", "title": name, "exportOptions": {"orthogonal": "display"}}],

@@ -524,7 +524,7 @@ class ReportContext:
         rows = [("Quarter", f"{self.quarter_label} ({self.quarter})"), ("Trust type", self.trust_type_label),
                 ("Method preset", f"{self.method.label}; full fingerprint {self.method.fingerprint()}"),
                 ("Seed", str(self.seed)), ("Coverage", f"{self.coverage:.0%}"), ("Draws", str(self.draws))]
-        rows += [(k.replace("_", " ").capitalize(), str(v)) for k, v in self.extra.items()]
+        rows += [(k.replace("_", " ").capitalize(), str(v) if v != "" else "(default)") for k, v in self.extra.items()]
         gap = self.coverage_note()
         if gap:
             rows.append(("Coverage", gap))
