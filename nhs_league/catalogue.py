@@ -38,15 +38,19 @@ replace the built-in rows with the same ``metric_id`` and add the others.
 
 from __future__ import annotations
 
+import io as _io
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import orgtypes
 from .errors import InputError
+from .files import not_text, read_input_bytes
 
 CATALOGUE_PATH = Path(__file__).parent / "data" / "metrics.csv"
 
@@ -98,8 +102,9 @@ def _check(cat: pd.DataFrame, path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in cat.columns]
     if missing:
         raise InputError(f"catalogue lacks column(s) {missing}", file=path, row=1)
-    for i, r in cat.iterrows():
-        row = int(i) + 2
+    for i, (_, r) in enumerate(cat.iterrows()):
+        row = _row(cat, i)
+        path = r.get("source_file", path)
         if r["domain"] not in DOMAINS:
             raise InputError(f"unknown domain {r['domain']!r}; expected one of {DOMAINS}",
                              file=path, row=row, column="domain")
@@ -108,6 +113,9 @@ def _check(cat: pd.DataFrame, path) -> pd.DataFrame:
         if r["rule"] not in RULES:
             raise InputError(f"unknown rule {r['rule']!r}; expected one of {RULES}",
                              file=path, row=row, column="rule")
+        if not r["trust_types"]:
+            raise InputError("trust_types is blank: name the trust types the metric is for, separated by ';'",
+                             file=path, row=row, column="trust_types")
         for t in r["trust_types"]:
             if t not in TRUST_TYPES:
                 raise InputError(f"unknown trust type {t!r}", file=path, row=row, column="trust_types")
@@ -121,14 +129,95 @@ def _check(cat: pd.DataFrame, path) -> pd.DataFrame:
     if cat["metric_id"].duplicated().any():
         dup = cat.loc[cat["metric_id"].duplicated(), "metric_id"].iloc[0]
         raise InputError(f"metric {dup} appears twice", file=path, column="metric_id")
+    _check_ids(cat, path)
     return cat
 
 
+_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _row(cat: pd.DataFrame, i) -> int:
+    rows = cat.get("source_row")
+    return int(rows.iloc[i]) if rows is not None else int(i) + 2
+
+
+def _check_ids(cat: pd.DataFrame, path) -> None:
+    """IDs present and well-formed, bounds in order, and no ID standing for two things (a score
+    row's ID equal to a raw metric's ID, two metrics sharing a score ID, or a summary ID)."""
+    for i, r in enumerate(cat.itertuples(index=False)):
+        where = {"file": r.source_file if "source_file" in cat.columns else path, "row": _row(cat, i)}
+        if not str(r.metric_id).strip():
+            raise InputError("metric_id is blank", column="metric_id", **where)
+        if not _ID.match(str(r.metric_id)):
+            raise InputError(f"metric_id {r.metric_id!r} is not an ID (letters, digits, '_', '-', '.')",
+                             column="metric_id", **where)
+        if r.score_id is not None and not (isinstance(r.score_id, float) and np.isnan(r.score_id)):
+            if not _ID.match(str(r.score_id)):
+                raise InputError(f"score_id {r.score_id!r} is not an ID", column="score_id", **where)
+        for col in ("scale", "lower_bound", "upper_bound"):
+            v = getattr(r, col)
+            if not np.isnan(v) and not np.isfinite(v):
+                raise InputError(f"{col} must be a finite number or blank, got {v}", column=col, **where)
+        if not np.isnan(r.scale) and r.scale <= 0:
+            raise InputError(f"scale must be positive, got {r.scale:g}", column="scale", **where)
+        if r.lower_bound > r.upper_bound:
+            raise InputError(f"lower_bound {r.lower_bound:g} is above upper_bound {r.upper_bound:g}",
+                             column="lower_bound", **where)
+    scores = cat["score_id"].dropna()
+    metric_ids = set(cat["metric_id"])
+    for i in scores.index:
+        sid, pos = scores[i], cat.index.get_loc(i)
+        where = {"file": cat["source_file"].iloc[pos] if "source_file" in cat.columns else path,
+                 "row": _row(cat, pos), "column": "score_id"}
+        if sid in metric_ids:
+            raise InputError(f"score_id {sid} is also the metric_id of a raw metric: one ID cannot stand "
+                             "for both a raw value and its score", **where)
+        if sid in SUMMARY_IDS:
+            raise InputError(f"score_id {sid} is the ID of a published summary row (domain score, segment, "
+                             "average)", **where)
+    dup = scores[scores.duplicated()]
+    if len(dup):
+        pos = cat.index.get_loc(dup.index[0])
+        raise InputError(f"score_id {dup.iloc[0]} is given to two metrics", column="score_id",
+                         file=cat["source_file"].iloc[pos] if "source_file" in cat.columns else path,
+                         row=_row(cat, pos))
+    summary = sorted(metric_ids & SUMMARY_IDS)
+    if summary:
+        pos = int(np.flatnonzero(cat["metric_id"].eq(summary[0]))[0])
+        raise InputError(f"metric_id {summary[0]} is the ID of a published summary row (domain score, "
+                         "segment, average)", column="metric_id",
+                         file=cat["source_file"].iloc[pos] if "source_file" in cat.columns else path,
+                         row=_row(cat, pos))
+
+
+def _no_constant(name: str):
+    """JSON's NaN and Infinity are not numbers a rule can use (a NaN band edge would match nothing)."""
+    raise ValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    v = float(text)
+    if not np.isfinite(v):
+        raise ValueError(text)  # 1e400 reads as infinity
+    return v
+
+
 def _read(path) -> pd.DataFrame:
+    data = read_input_bytes(path, what="catalogue file")
+    if not_text(data):
+        raise InputError(not_text(data).replace("CSV file", "catalogue CSV file"), file=path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read catalogue: {exc}", file=path) from None
+        raw = pd.read_csv(_io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                          skip_blank_lines=False)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read catalogue: can't decode byte 0x{exc.object[exc.start]:02x}: not text in "
+                         "UTF-8; save it as CSV UTF-8", file=path) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read catalogue: {' '.join(str(exc).split())}", file=path) from None
+    raw = raw.fillna("")
+    blank = raw.eq("").all(axis=1).to_numpy()
+    rows = np.flatnonzero(~blank) + 2  # line numbers (the header is line 1), blank lines skipped
+    raw = raw[~blank].reset_index(drop=True)
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise InputError(f"catalogue lacks column(s) {missing}", file=path, row=1, column=missing[0])
@@ -140,9 +229,18 @@ def _read(path) -> pd.DataFrame:
     params = []
     for i, s in enumerate(raw.get("rule_params", [""] * len(raw))):
         try:
-            params.append(json.loads(s) if s.strip() else {})
-        except json.JSONDecodeError as exc:
-            raise InputError(f"rule_params is not JSON: {exc.msg}", file=path, row=i + 2,
+            value = json.loads(s, parse_constant=_no_constant, parse_float=_finite_float) if s.strip() else {}
+            if not isinstance(value, dict):
+                raise InputError(f"rule_params must be a JSON object ({{...}}), got {s[:40]!r}", file=path,
+                                 row=int(rows[i]), column="rule_params")
+            params.append(value)
+        except ValueError as exc:
+            if isinstance(exc, InputError):
+                raise
+            if not isinstance(exc, json.JSONDecodeError):  # NaN or Infinity
+                raise InputError(f"rule_params holds {exc}, not a finite number", file=path, row=int(rows[i]),
+                                 column="rule_params") from None
+            raise InputError(f"rule_params is not JSON: {exc.msg}", file=path, row=int(rows[i]),
                              column="rule_params") from None
     cat["rule_params"] = params
     for col in ("scale", "lower_bound", "upper_bound"):
@@ -150,9 +248,11 @@ def _read(path) -> pd.DataFrame:
         bad = num.isna() & raw[col].ne("")
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
-            raise InputError(f"not a number: {raw[col].iloc[i]!r}", file=path, row=i + 2, column=col)
+            raise InputError(f"not a number: {raw[col].iloc[i]!r}", file=path, row=int(rows[i]), column=col)
         cat[col] = num
     cat["score_id"] = raw["score_id"].replace("", None)
+    cat["source_file"] = str(path)  # where each row came from, for the checks made after merging
+    cat["source_row"] = rows
     return cat
 
 

@@ -43,8 +43,9 @@ class InputError(NHSLeagueError, ValueError):
             where.append(self.file)
         if self.row is not None:
             where.append(f"row {self.row}")
-        if self.column is not None:
-            where.append(f"column '{self.column}'")
+        if self.column is not None:  # a command-line option is not a column of a file
+            col = str(self.column)
+            where.append(f"option {col}" if col.startswith("-") else f"column '{col}'")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 

@@ -58,10 +58,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import orgtypes
+from . import guards, orgtypes
 from .catalogue import SUMMARY_IDS, load_catalogue, score_id_map
 from .errors import InputError, Problems
-from .files import OutputError, atomic_write_bytes
+from .files import OutputError, atomic_write_bytes, not_text, read_input_bytes
 from .quarters import Quarter, parse_quarter, quarter_from_path
 
 # Organisation types come from nhs_league/data/org_types.yaml (nhs_league.orgtypes).
@@ -146,6 +146,10 @@ def row_of(raw: pd.DataFrame, i) -> int:
     return int(lines[i]) if lines is not None else int(i) + 2
 
 
+_UNCLOSED_QUOTE = ("a quoted cell that starts on this row is never closed (a '\"' is missing), so the rows "
+                   "after it were read as part of it")
+
+
 def _csv_rows(p: Path, text: str):
     """Header, its line, the cells column by column, and each row's line number: any CSV text.
 
@@ -166,6 +170,8 @@ def _csv_rows(p: Path, text: str):
                     rec = rec[:-1]
                 header, header_line, width = rec, start, len(rec)
                 continue
+            if reader.line_num > start and any("\n" in f or "\r" in f for f in rec) and len(rec) != width:
+                raise InputError(_UNCLOSED_QUOTE, file=p, row=start)
             if len(rec) > width:
                 if any(f.strip() for f in rec[width:]):
                     raise InputError(f"this row has {len(rec)} cells but the header has {width} columns",
@@ -176,8 +182,11 @@ def _csv_rows(p: Path, text: str):
                                  "comma is missing, or a cell holds an unquoted comma", file=p, row=start)
             records.append(rec)
             lines.append(start)
-    except csv.Error as exc:
-        raise InputError(f"not a well-formed CSV file ({exc})", file=p, row=reader.line_num) from None
+    except csv.Error as exc:  # named at the row where the bad record starts, not where reading gave up
+        unclosed = ("field larger than field limit" in str(exc) and '"' in text) or "unexpected end" in str(exc)
+        long_cell = f"a cell is longer than {csv.field_size_limit():,} characters" if "field limit" in str(exc) else ""
+        raise InputError(_UNCLOSED_QUOTE if unclosed else long_cell or f"not a well-formed CSV file ({exc})", file=p,
+                         row=prev + 1) from None
     if header is None:
         raise InputError("the file is empty", file=p)
     return header, header_line, list(zip(*records)), lines
@@ -189,10 +198,7 @@ def _read_bytes(p: Path) -> bytes:
         raise InputError("file not found", file=p)
     if p.is_dir():
         raise InputError("this is a folder, not a CSV file: give the files in it", file=p)
-    try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=p) from None
+    return read_input_bytes(p)  # at most --max-bytes (files.max_input_bytes)
 
 
 def read_raw_csv(path, *, data: bytes | None = None, sha256: str | None = None) -> pd.DataFrame:
@@ -207,8 +213,8 @@ def read_raw_csv(path, *, data: bytes | None = None, sha256: str | None = None) 
     """
     p = Path(path)
     data = _read_bytes(p) if data is None else data
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError("this is an Excel workbook, not a CSV file: save the sheet as CSV first", file=p)
+    if not_text(data):  # a workbook, a compressed file, a PDF
+        raise InputError(not_text(data), file=p)
     if not data.strip():
         raise InputError("the file is empty", file=p)
     text = _decode(p, data)
@@ -259,9 +265,13 @@ def _numbers(raw: pd.DataFrame, col: str, problems: Problems, *, allow_suppresse
     vals = pd.to_numeric(s.where(~blank, None), errors="coerce").to_numpy(dtype=float, copy=True)
     bad = np.isnan(vals) & ~blank
     if bad.any():  # a second try, on the few cells that need it: thousands separators, "%" signs
-        retry = s[bad].str.replace(",", "", regex=False).str.rstrip("%").str.strip()
+        retry = s[bad].str.rstrip("%").str.strip()
+        # commas only as thousands separators ("1,234.5"): "6,5" is a decimal comma, not 65
+        retry = retry.where(~retry.str.contains(",", regex=False) | retry.str.fullmatch(guards.THOUSANDS),
+                            "not a number").str.replace(",", "", regex=False)
         vals[bad] = pd.to_numeric(retry, errors="coerce").to_numpy(dtype=float)
         bad = np.isnan(vals) & ~blank
+    vals = guards.refuse_non_finite(raw, col, vals, problems)  # inf, 1e309, beyond any NOF figure
     if bad.any():
         for i in np.flatnonzero(bad)[:20]:
             problems.add(InputError(f"not a number: {s.iloc[i]!r}", file=path, row=row_of(raw, i), column=col))
@@ -480,12 +490,14 @@ def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.
     out["average_score"] = avg
     lo, hi = _range(raw.get("Likely_range_of_average_score", pd.Series([""] * n)), path,
                     "Likely_range_of_average_score", problems, raw.attrs.get("lines"))
-    out["average_range_low"], out["average_range_high"] = lo, hi
+    out["average_range_low"], out["average_range_high"] = guards.check_range(
+        raw, "Likely_range_of_average_score", lo, hi, problems, bounds=(1, 4), what="likely range")
     seg = _numbers(raw, "Segment", problems)[0]
     with np.errstate(invalid="ignore"):
         for i in np.flatnonzero(~np.isnan(seg) & ~np.isin(seg, [1, 2, 3, 4, 5]))[:20]:
             problems.add(InputError(f"segment {seg[i]:g} is not 1-5", file=path, row=row_of(raw, i),
                                     column="Segment"))
+    seg = np.where(np.isin(seg, [1, 2, 3, 4, 5]), seg, np.nan)  # a refused segment is not converted
     out["segment"] = pd.array(np.where(np.isnan(seg), None, seg), dtype="Int64") if n else pd.array([], "Int64")
     flag = raw.get("Trust_in_financial_deficit", pd.Series([""] * n)).str.lower()
     bad = ~flag.isin(["yes", "no", "y", "n", "true", "false", "1", "0", ""])
@@ -495,11 +507,12 @@ def read_league_file(path, problems: Problems | None = None, *, raw=None) -> pd.
     out["in_deficit"] = pd.array(flag.map({"yes": True, "y": True, "true": True, "1": True, "no": False,
                                            "n": False, "false": False, "0": False}).to_numpy(), dtype="boolean")
     rank = _numbers(raw, "Rank", problems)[0]
-    out["rank"] = pd.array(np.where(np.isnan(rank), None, rank), dtype="Int64") if n else pd.array([], "Int64")
+    out["rank"] = guards.whole_numbers(raw, "Rank", rank, problems)  # 1 to guards.MAX_RANK
     rlo, rhi = _range(raw.get("Likely_range_of_rank", pd.Series([""] * n)), path, "Likely_range_of_rank", problems,
                       raw.attrs.get("lines"))
-    out["rank_range_low"] = pd.array(np.where(np.isnan(rlo), None, rlo), dtype="Int64")
-    out["rank_range_high"] = pd.array(np.where(np.isnan(rhi), None, rhi), dtype="Int64")
+    rlo, rhi = guards.check_range(raw, "Likely_range_of_rank", rlo, rhi, problems, what="likely range")
+    out["rank_range_low"] = guards.whole_numbers(raw, "Likely_range_of_rank", rlo, problems, what="likely range end")
+    out["rank_range_high"] = guards.whole_numbers(raw, "Likely_range_of_rank", rhi, problems, what="likely range end")
     _check_duplicates(out, ["quarter", "trust_code"], "trust row", problems)
     _check_trust_types(out, problems)
     out.attrs["synthetic"] = _is_synthetic(raw)
@@ -541,8 +554,8 @@ def _empty(columns) -> pd.DataFrame:
 PARSED_CACHE_ENV = "NHS_LEAGUE_PARSED_CACHE"
 #: What the parsed table of a file depends on besides its bytes and name: the code that reads it,
 #: the metric catalogue it is checked against, and the versions that pickle it.
-_READER_SOURCES = ("io.py", "catalogue.py", "quarters.py", "errors.py", "orgtypes.py", "data/metrics.csv",
-                   "data/org_types.yaml")
+_READER_SOURCES = ("io.py", "guards.py", "catalogue.py", "quarters.py", "errors.py", "orgtypes.py",
+                   "data/metrics.csv", "data/org_types.yaml")
 
 
 @functools.lru_cache(maxsize=1)
@@ -641,7 +654,11 @@ def read_inputs(paths, problems: Problems | None = None, *, catalogue=None,
     metric_parts, league_parts, files, synthetic = [], [], {}, []
     seen = set()
     for p in paths:
-        key = Path(p).resolve()
+        try:
+            key = Path(p).resolve()
+        except (OSError, RuntimeError):  # a loop of symbolic links
+            problems.add(InputError("cannot read the file: a loop of symbolic links", file=p))
+            continue
         if key in seen:
             problems.add(InputError("this file is given twice", file=p))
             continue

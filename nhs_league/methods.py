@@ -2,7 +2,9 @@
 
 A preset is a YAML file (see ``nhs_league/data/methods/``). ``load_method("nof-2025-26")``
 loads a built-in preset by name; ``load_method("my-copy.yaml")`` loads a user's copy. Every
-output records ``method.name`` (and the manifest records the whole preset).
+output records ``method.label``, the name and a fingerprint of the settings, with ``edited``
+when a preset carries a built-in preset's name but other settings (and the manifest records
+the whole preset).
 
 ``default_method_for(quarter)`` picks the preset NHS England used for a quarter: each 2025/26
 quarter has its own preset (``nof-2025-26-q1`` ... ``-q4``), because the segment cut-offs move
@@ -12,6 +14,9 @@ from quarter to quarter.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import difflib
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -44,19 +49,146 @@ QUANTILE_METHODS = (
     "hazen", "weibull", "linear", "median_unbiased", "normal_unbiased", "lower", "higher",
     "midpoint", "nearest",
 )
+
+
+def _finite_number(value) -> bool:
+    """A real number (not a bool, not NaN or infinite)."""
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and bool(np.isfinite(value)))
+
+
 PROVISIONAL_MARK = "PROVISIONAL"
 PROVISIONAL_VALUE = "provisional"  # a threshold value: use the preset's provisional_cutoffs
-SECTIONS = ("scoring", "average", "segmentation", "domain_segmentation", "override", "segment5", "league")
 
 
 def _check_cutoffs(values, where: str) -> tuple[float, ...]:
-    try:
-        cut = tuple(float(v) for v in values)
-    except (TypeError, ValueError):
-        raise MethodError(f"{where} must be a list of numbers") from None
+    if not isinstance(values, (list, tuple)) or not all(_finite_number(v) for v in values):
+        raise MethodError(f"{where} must be a list of three finite numbers, got {values!r}")
+    cut = tuple(float(v) for v in values)
     if len(cut) != 3 or any(b <= a for a, b in zip(cut, cut[1:])):
         raise MethodError(f"{where} must be three increasing numbers, got {list(values)}")
+    if cut[0] < 1 or cut[-1] > 4:
+        raise MethodError(f"{where} must lie within the 1-4 score scale, got {list(values)}")
     return cut
+
+
+# ----------------------------------------------------------------------------------------------
+# The schema: every key a preset may hold, and what its value must be
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Whole:
+    """A whole number (an int in YAML: ``2``, not ``2.5``, ``2.0`` or ``true``) in ``[low, high]``."""
+
+    low: int | None = None
+    high: int | None = None
+
+    def check(self, value, where: str):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise MethodError(f"{where} must be a whole number, got {value!r}")
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise MethodError(f"{where} must be {_span(self.low, self.high)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Real:
+    """A finite number in ``[low, high]`` (``high_open``: ``high`` itself excluded)."""
+
+    low: float | None = None
+    high: float | None = None
+    high_open: bool = False
+
+    def check(self, value, where: str):
+        if not _finite_number(value):
+            raise MethodError(f"{where} must be a finite number, got {value!r}")
+        if (self.low is not None and value < self.low) or (self.high is not None and (
+                value >= self.high if self.high_open else value > self.high)):
+            raise MethodError(f"{where} must be {_span(self.low, self.high, self.high_open)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """``true`` or ``false``."""
+
+    def check(self, value, where: str):
+        if not isinstance(value, bool):
+            raise MethodError(f"{where} must be true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text value (a Metric_ID, an ODS code)."""
+
+    def check(self, value, where: str):
+        if not isinstance(value, str) or not value.strip():
+            raise MethodError(f"{where} must be text, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TextList:
+    """A list of text values (Metric_IDs, ODS codes); empty is allowed."""
+
+    def check(self, value, where: str):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise MethodError(f"{where} must be a list of text items (e.g. [OF0005]), got {value!r}")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A value with its own check elsewhere in :class:`Method` (choices, cut-offs, weights)."""
+
+    def check(self, value, where: str):
+        return None
+
+
+def _span(low, high, high_open=False) -> str:
+    if low is not None and high is not None:
+        return f"from {low:g} to {high:g}{' (excluded)' if high_open else ''}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}"
+
+
+#: Every key of every section of a method preset, with what its value must be. A key not listed
+#: is an error (a misspelt key would otherwise be ignored and its default used); to add a
+#: method setting, add its key here and read it where it is applied.
+SCHEMA: dict[str, dict[str, object]] = {
+    "scoring": {"continuous": Checked(), "ties": Checked(), "min_trusts": Whole(2),
+                "published_scores": Checked(), "published_as_rounded": TextList(), "metric_lists": Checked()},
+    "average": {"aggregation": Checked(), "trim": Real(0.0, 0.5, high_open=True), "weights": Checked(),
+                "decimals": Whole(0, 12), "rounding": Checked()},
+    "segmentation": {"rule": Checked(), "cutoffs": Checked(), "quantile_method": Checked(),
+                     "boundary": Checked(), "thresholds": Checked(), "provisional_cutoffs": Checked(),
+                     "provisional": Flag(), "provisional_label": Text()},
+    "domain_segmentation": {"cutoffs": Checked()},
+    "override": {"enabled": Flag(), "cap": Whole(1, 4), "deficit": Checked(), "planned_metric": Text(),
+                 "variance_metric": Text(), "tolerance": Real(-1e9, 1e9)},
+    "segment5": {"source": Checked(), "trusts": Checked(), "in_league_table": Checked()},
+    "league": {"ranking": Checked()},
+}
+#: Keys of a preset file beside its sections.
+TOP_KEYS = ("name", "description")
+
+
+def _nearest(key, known) -> str:
+    close = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
+
+
+def check_schema(name: str, settings: dict) -> None:
+    """Every section and key known (the nearest known key suggested for a misspelt one), and every
+    number, flag and text setting of the right kind and in range (:data:`SCHEMA`)."""
+    for sec in settings:
+        if sec not in SCHEMA:
+            raise MethodError(f"method {name!r}: unknown section {str(sec)!r}{_nearest(sec, [*SCHEMA, *TOP_KEYS])}")
+    for sec, keys in SCHEMA.items():
+        body = settings.get(sec)
+        if not isinstance(body, dict):
+            raise MethodError(f"method {name!r}: section '{sec}' is missing")
+        for key, value in body.items():
+            if key not in keys:
+                raise MethodError(f"method {name!r}: unknown key {sec}.{key}{_nearest(key, keys)}")
+            keys[key].check(value, f"method {name!r}: {sec}.{key}")
+
+
+SECTIONS = tuple(SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -76,22 +208,19 @@ class Method:
     description: str
     settings: dict = field(repr=False)
     source: str = ""
+    edited: bool = False  # a file with a built-in preset's name but other settings (load_method)
 
     def __post_init__(self):
         s = self.settings
-        for sec in SECTIONS:
-            if sec not in s or not isinstance(s[sec], dict):
-                raise MethodError(f"method {self.name!r}: section '{sec}' is missing")
-        unknown = set(s) - set(SECTIONS)
-        if unknown:
-            raise MethodError(f"method {self.name!r}: unknown section(s) {sorted(unknown)}")
+        check_schema(self.name, s)
         for (sec, key), allowed in CHOICES.items():
             v = s[sec].get(key)
             if v not in allowed:
                 raise MethodError(f"method {self.name!r}: {sec}.{key} = {v!r}; expected one of {allowed}")
-        if s["segmentation"]["rule"] == "thresholds":
-            self.thresholds  # validates segmentation.thresholds and provisional_cutoffs
-        else:
+        seg = s["segmentation"]
+        if seg["rule"] == "thresholds" or "thresholds" in seg or "provisional_cutoffs" in seg:
+            self.thresholds  # validates segmentation.thresholds and provisional_cutoffs (also where unused)
+        if seg["rule"] != "thresholds":
             _check_cutoffs(s["segmentation"].get("cutoffs"), f"method {self.name!r}: segmentation.cutoffs")
         lists = s["scoring"].get("metric_lists", "catalogue")
         if not (lists == "catalogue" or (isinstance(lists, dict) and all(
@@ -114,8 +243,12 @@ class Method:
         if not (w in ("per_metric", "per_domain") or isinstance(w, dict)):
             raise MethodError(f"method {self.name!r}: average.weights must be per_metric, per_domain "
                               "or a mapping {metric_id: weight}")
-        if isinstance(w, dict) and any((not isinstance(x, (int, float))) or x < 0 for x in w.values()):
-            raise MethodError(f"method {self.name!r}: average.weights must be non-negative numbers")
+        if isinstance(w, dict) and (not w or any(not _finite_number(x) or x < 0 for x in w.values())
+                                    or not any(x > 0 for x in w.values())):
+            raise MethodError(f"method {self.name!r}: average.weights must be finite numbers, none negative "
+                              f"and at least one positive, got {w!r}")
+        if isinstance(w, dict) and not all(isinstance(k, str) for k in w):
+            raise MethodError(f"method {self.name!r}: average.weights must be keyed by Metric_ID, got {w!r}")
         if not 0 <= self._number("average", "trim", 0.1, float) < 0.5:
             raise MethodError(f"method {self.name!r}: average.trim must be in [0, 0.5)")
         if self._number("average", "decimals", 2, int) < 0:
@@ -218,6 +351,23 @@ class Method:
         blob = json.dumps(self.settings, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
+    @property
+    def label(self) -> str:
+        """The name and a short fingerprint of the content, as outputs record the method.
+
+        A preset file named like a built-in preset but with other settings is marked ``edited``
+        (:func:`load_method` decides), so that an edited copy never reads as NHS England's preset;
+        what is derived from a preset (:meth:`replace`, :func:`resolve_for`) keeps its mark:
+
+        >>> m = load_method("nof-2025-26")
+        >>> m.label == f"nof-2025-26 ({m.fingerprint()[:8]})"
+        True
+        >>> import dataclasses
+        >>> dataclasses.replace(m, edited=True).replace(override={"tolerance": 5.0}).label.split(" (")[1][:7]
+        'edited,'
+        """
+        return f"{self.name} ({'edited, ' if self.edited else ''}{self.fingerprint()[:8]})"
+
     def replace(self, name: str | None = None, **sections) -> "Method":
         """A copy with some settings changed, e.g. ``replace(override={"enabled": False})``."""
         s = copy.deepcopy(self.settings)
@@ -228,7 +378,7 @@ class Method:
             for k, v in changes.items():
                 s[sec][k] = v
                 parts.append(f"{sec}.{k}={v}")
-        return Method(name or "+".join([self.name, *parts]), self.description, s, self.source)
+        return Method(name or "+".join([self.name, *parts]), self.description, s, self.source, self.edited)
 
 
 def check_coverage(coverage, *, name: str = "coverage") -> float:
@@ -257,6 +407,14 @@ def check_draws(draws, *, name: str = "draws") -> int:
     return int(draws)
 
 
+@functools.lru_cache(maxsize=16)
+def _built_in_fingerprint(name: str) -> str | None:
+    """The fingerprint of the built-in preset called ``name``, or None when there is none."""
+    if not isinstance(name, str) or name not in available_presets():
+        return None
+    return load_method(name).fingerprint()
+
+
 def available_presets() -> list[str]:
     """Names of the built-in presets."""
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
@@ -265,7 +423,31 @@ def available_presets() -> list[str]:
 #: PyYAML's safe loader, in C (libyaml) where the installed PyYAML has it: the same documents, the
 #: same values (``tests/test_catalogue_methods.py`` checks every shipped YAML file), about five
 #: times faster; every report reads its method preset, and the sensitivity report a scenario space.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_BASE_LOADER):
+    """The safe loader, refusing a key given twice in one mapping (YAML would keep the last silently:
+    a second ``tolerance:`` further down a section would override the first without a word)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the constructor below words the error
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice",
+                                                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+YAML_LOADER = _UniqueKeyLoader
 
 
 def yaml_error_text(path, exc) -> str:
@@ -276,13 +458,38 @@ def yaml_error_text(path, exc) -> str:
     return f"{path}{where}: not valid YAML: {' '.join(str(problem).split())}"
 
 
+#: Most values a preset or scenario space may hold, counting each use of a YAML alias: a few
+#: hundred in the shipped files. Aliases of aliases ("billion laughs") would otherwise expand to
+#: billions when the preset is printed or fingerprinted.
+MAX_YAML_NODES = 100_000
+
+
+def _check_node_count(data, p, what: str) -> None:
+    stack, seen = [data], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_YAML_NODES:
+            raise MethodError(f"{p}: more than {MAX_YAML_NODES:,} values (counting each use of a YAML alias): "
+                              f"not a {what} file")
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+
+
 def read_yaml(path, what: str):
     """Parse a YAML file, raising :class:`MethodError` (one line) when it cannot be read or parsed."""
     p = Path(path)
     if p.is_dir():
         raise MethodError(f"{p} is a folder, not a {what} file")
+    from .files import read_input_bytes
+
     try:
-        return yaml.load(p.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+        data = yaml.load(read_input_bytes(p, what=f"{what} file").decode("utf-8"), Loader=YAML_LOADER)
+        _check_node_count(data, p, what)
+        return data
     except yaml.YAMLError as exc:
         raise MethodError(yaml_error_text(p, exc)) from None
     except UnicodeDecodeError:
@@ -312,8 +519,22 @@ def load_method(name_or_path) -> Method:
     p, data = read_preset(name_or_path, PRESET_DIR, "method preset")
     if not isinstance(data, dict) or "name" not in data:
         raise MethodError(f"{p}: a method preset is a mapping with a 'name'")
-    settings = {k: v for k, v in data.items() if k not in ("name", "description")}
-    return Method(str(data["name"]), str(data.get("description", "")).strip(), settings, str(p))
+    if not isinstance(data["name"], str) or not data["name"].strip():
+        raise MethodError(f"{p}: the preset's 'name' must be text, got {data['name']!r}")
+    if not isinstance(data.get("description", ""), (str, type(None))):
+        raise MethodError(f"{p}: the preset's 'description' must be text")
+    settings = {k: v for k, v in data.items() if k not in TOP_KEYS}
+    try:
+        m = Method(str(data["name"]), str(data.get("description") or "").strip(), settings, str(p))
+    except MethodError as exc:
+        if p.parent == PRESET_DIR:
+            raise
+        raise MethodError(f"{p}: {exc}") from None  # the file to open and fix
+    if p.resolve().parent != PRESET_DIR.resolve():
+        official = _built_in_fingerprint(m.name)
+        if official is not None and official != m.fingerprint():
+            m = dataclasses.replace(m, edited=True)
+    return m
 
 
 def default_method_for(quarter) -> Method:

@@ -520,8 +520,8 @@ def league_table(panel: Panel, method: Method, result: dict | None = None) -> pd
     >>> from nhs_league.sensitivity import example_panel
     >>> from nhs_league.methods import load_method
     >>> t = league_table(example_panel(12, seed=3), load_method("nof-2025-26"))
-    >>> t["Rank"].is_monotonic_increasing, t["Data"].iloc[0], t["Method"].iloc[0]
-    (True, 'SYNTHETIC', 'nof-2025-26')
+    >>> t["Rank"].is_monotonic_increasing, t["Data"].iloc[0], t["Method"].iloc[0].startswith("nof-2025-26 (")
+    (True, 'SYNTHETIC', True)
     """
     r = compute(panel, method) if result is None else result
     deficit, source = panel.deficit(method)
@@ -562,7 +562,7 @@ def _add_published(t: pd.DataFrame, pub: pd.DataFrame | None) -> None:
 
 
 def _finish(t: pd.DataFrame, method: Method, synthetic: bool) -> pd.DataFrame:
-    t["Method"] = method.name
+    t["Method"] = method.label
     t["Data"] = DATA_LABEL[bool(synthetic)]
     in_table = t["Rank"] > 0
     return (pd.concat([t[in_table].sort_values(["Rank", "Trust_code"], kind="stable"),

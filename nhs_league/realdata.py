@@ -24,6 +24,7 @@ carried over: it is the third party's inference, not a published figure.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -32,6 +33,8 @@ import pandas as pd
 
 from .catalogue import load_catalogue
 from .errors import InputError
+from .files import read_input_bytes
+from .guards import MAX_MAGNITUDE
 from .io import Inputs, file_sha256
 from .quarters import parse_quarter
 
@@ -90,7 +93,7 @@ def is_extract(path) -> bool:
         return True
     try:
         with open(p, encoding="utf-8-sig", errors="replace") as fh:
-            header = fh.readline()
+            header = fh.readline(65536)  # bounded: an endless input (/dev/zero) has no line end
     except OSError:
         return False
     cols = {c.strip().strip('"') for c in header.split(",")}
@@ -104,6 +107,12 @@ def _floats(raw: pd.DataFrame, col: str, path) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"not a number: {s.iloc[i]!r}", file=path, row=i + 2, column=col)
+    with np.errstate(invalid="ignore"):
+        huge = ~np.isnan(vals) & ~(np.abs(vals) <= MAX_MAGNITUDE)
+    if huge.any():
+        i = int(np.flatnonzero(huge)[0])
+        raise InputError(f"{s.iloc[i][:40]!r} is not a finite number of a size any NOF figure has", file=path,
+                         row=i + 2, column=col)
     return vals
 
 
@@ -148,7 +157,8 @@ def read_extract(path=None) -> Inputs:
     if not p.exists():
         raise InputError(f"the real-data extract is not there ({SOURCE_NOTE})", file=p)
     try:
-        raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        raw = pd.read_csv(io.BytesIO(read_input_bytes(p, what="real-data extract")), dtype=str,
+                          keep_default_na=False, encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         what = (exc.strerror if isinstance(exc, OSError) else None) or str(exc).strip().splitlines()[0]
         raise InputError(f"cannot read the real-data extract as a UTF-8 CSV file: {what}", file=p) from None

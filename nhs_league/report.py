@@ -61,7 +61,9 @@ import pandas as pd
 
 from . import __version__, orgtypes
 from .errors import InputError, MethodError
-from .files import OutputExistsError, atomic_write_text
+from .files import OutputExistsError, atomic_write_bytes, atomic_write_text
+from .guards import MAX_RANK
+from .limits import MAX_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N, check_memory, ranks_bytes, sensitivity_bytes
 from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
                  read_inputs, rows_for, select_quarter)
 from .methods import Method, default_method_for, load_method, read_yaml, resolve_for
@@ -76,6 +78,7 @@ BUILD_DIR = ROOT / "build" / "notebooks"
 SYNTHETIC_DIR = ROOT / "data" / "synthetic" / "2025-26"
 KERNEL_NAME = "nhs-league"
 CELL_TIMEOUT = 600  # seconds per cell
+MAX_CELL_TIMEOUT = 24 * 3600  # the largest --timeout accepted
 START_TIMEOUT = 120  # seconds for a kernel to start
 TRUST_TYPES = tuple(TRUST_TYPE_LABELS)
 #: Sources of the intervals a notebook can ask for (see nhs_league.uncertainty).
@@ -205,12 +208,16 @@ def validate_values(params: dict, *, where=None) -> dict:
     if "uncertainty" in out and out["uncertainty"] not in UNCERTAINTY_SOURCES:
         raise InputError(f"parameter 'uncertainty' must be one of {list(UNCERTAINTY_SOURCES)}, got "
                          f"{out['uncertainty']!r}", file=where, column="uncertainty")
-    checks = {"seed": lambda v: v >= 0, "coverage": lambda v: 0 < v < 1, "draws": lambda v: v >= 1,
-              "tau": lambda v: v >= 1, "scenarios": lambda v: v >= 1,
-              "sobol_n_base": lambda v: v >= 2 and (v & (v - 1)) == 0, "funnel_panels": lambda v: v >= 0}
-    words = {"seed": "must be 0 or more", "coverage": "must be between 0 and 1 (e.g. 0.95)",
-             "draws": "must be at least 1", "tau": "must be at least 1", "scenarios": "must be at least 1",
-             "sobol_n_base": "must be a power of 2 (e.g. 256)", "funnel_panels": "must be 0 or more"}
+    checks = {"seed": lambda v: 0 <= v < 2 ** 63, "coverage": lambda v: 0 < v < 1,
+              "draws": lambda v: 1 <= v <= MAX_DRAWS, "tau": lambda v: 1 <= v <= MAX_RANK,
+              "scenarios": lambda v: 1 <= v <= MAX_SCENARIOS,
+              "sobol_n_base": lambda v: 2 <= v <= MAX_SOBOL_N and (v & (v - 1)) == 0,
+              "funnel_panels": lambda v: 0 <= v <= 100}
+    words = {"seed": "must be 0 or more (and below 2**63)", "coverage": "must be between 0 and 1 (e.g. 0.95)",
+             "draws": f"must be from 1 to {MAX_DRAWS:,}", "tau": f"must be from 1 to {MAX_RANK}",
+             "scenarios": f"must be from 1 to {MAX_SCENARIOS:,}",
+             "sobol_n_base": f"must be a power of 2 (e.g. 256), at most {MAX_SOBOL_N:,}",
+             "funnel_panels": "must be from 0 to 100"}
     for key, ok in checks.items():
         if key in out and not ok(out[key]):
             raise InputError(f"parameter {key!r} {words[key]}, got {out[key]!r}", file=where, column=key)
@@ -227,7 +234,7 @@ def notebook_parameters(notebook) -> dict:
     path = Path(notebook)
     if not path.exists():
         raise InputError("notebook not found", file=path)
-    spec = papermill.inspect_notebook(str(path))
+    spec = papermill.inspect_notebook(papermill_path(path))
     out = {}
     for name, info in spec.items():
         try:
@@ -523,7 +530,7 @@ class ReportContext:
             + (f" — SHA-256 <code>{html.escape(hashes[Path(p).name])}</code>" if Path(p).name in hashes else "")
             + "</li>" for p in self.paths)
         rows = [("Quarter", f"{self.quarter_label} ({self.quarter})"), ("Trust type", self.trust_type_label),
-                ("Method preset", f"{self.method.name} (fingerprint {self.method.fingerprint()})"),
+                ("Method preset", f"{self.method.label}; full fingerprint {self.method.fingerprint()}"),
                 ("Seed", str(self.seed)), ("Coverage", f"{self.coverage:.0%}"), ("Draws", str(self.draws))]
         rows += [(k.replace("_", " ").capitalize(), str(v) if v != "" else "(default)") for k, v in self.extra.items()]
         gap = self.coverage_note()
@@ -670,6 +677,10 @@ def replicates(ctx: ReportContext, *, panel=None, method=None):
     panel = ctx.panel if panel is None else panel
     method = ctx.method if method is None else method
     source = ctx.extra.get("uncertainty", "metrics")
+    if source != "metrics-jackknife":  # before the replicates are drawn: a run that cannot fit says so
+        n, m = panel.values.shape
+        check_memory(ranks_bytes(ctx.draws, n, m), f"draws = {ctx.draws:,} on {n} trusts x {m} metrics",
+                     "use fewer draws")
     if source == "metrics-jackknife":
         reps = basket_jackknife(panel, method)
     elif source == "sampling":
@@ -1160,7 +1171,11 @@ def sensitivity_data(ctx: ReportContext):
         raise InputError(f"the inputs hold neither metric-level data nor published domain scores for "
                          f"{ctx.trust_type} trusts in {ctx.quarter}: no sensitivity analysis is possible",
                          column="data")
-    return from_inputs(ctx.inputs, ctx.quarter, ctx.trust_type, ctx.method, level=level)
+    sd = from_inputs(ctx.inputs, ctx.quarter, ctx.trust_type, ctx.method, level=level)
+    scenarios, n_base = int(ctx.extra.get("scenarios", 0) or 0), int(ctx.extra.get("sobol_n_base", 0) or 0)
+    check_memory(sensitivity_bytes(scenarios, n_base, 0, sd.n), f"scenarios = {scenarios:,} with a Sobol base "
+                 f"of {n_base:,} on {sd.n} trusts", "use fewer scenarios or a smaller sobol_n_base")
+    return sd
 
 
 def sensitivity_space(sd, space: str = "") -> str:
@@ -1514,7 +1529,7 @@ def manifest(job: Job, params: dict, *, output, build_dir, started: float, finis
     try:
         m = resolve_for(load_method(method_name) if method_name else default_method_for(job.quarter),
                         job.trust_type)
-        method = {"preset": m.name, "requested": method_name or "(default for the quarter)",
+        method = {"preset": m.name, "label": m.label, "requested": method_name or "(default for the quarter)",
                   "fingerprint": m.fingerprint(), "source": m.source}
     except MethodError as exc:  # pragma: no cover - validated before running
         method = {"preset": method_name, "error": str(exc)}
@@ -1571,7 +1586,7 @@ def _index_rows(out: Path) -> list[dict]:
                      "title": m.get("title") or m.get("report", ""), "report": m.get("report", ""),
                      "notebook": Path(str(m.get("notebook") or m.get("report", ""))).stem.split("-")[0],
                      "data": m.get("data", ""), "href": rel.as_posix(), "created": m.get("created", ""),
-                     "preset": (m.get("method") or {}).get("preset", ""),
+                     "preset": (m.get("method") or {}).get("label") or (m.get("method") or {}).get("preset", ""),
                      "trust_code": str(params.get("trust_code") or "")})
     return rows
 
@@ -1777,17 +1792,71 @@ PAPERMILL_OPTIONS = {"progress_bar": False, "log_output": False, "report_mode": 
                                          f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]}
 
 
+#: papermill reads and writes local notebooks through a handler that calls ``os.chdir`` around each
+#: read and write (to a folder kept in a module-wide attribute that threads set and restore in turn):
+#: with two worker threads the process could be left in another folder. The runner's notebooks go
+#: through this handler instead, registered with papermill's I/O registry under its own prefix.
+PAPERMILL_SCHEME = "nhs-league-file://"
+_io_lock = threading.Lock()
+_io_registered = False
+
+
+class _NotebookFiles:
+    """papermill I/O for absolute local paths, without ``os.chdir``; writes are atomic."""
+
+    @staticmethod
+    def _path(path: str) -> str:
+        return path[len(PAPERMILL_SCHEME):] if path.startswith(PAPERMILL_SCHEME) else path
+
+    def read(self, path):
+        with open(self._path(path), encoding="utf-8") as fh:
+            return fh.read()
+
+    def write(self, buf, path):  # the executed notebook, in the build folder
+        atomic_write_bytes(self._path(path), buf.encode("utf-8"))
+
+    def listdir(self, path):
+        folder = self._path(path)
+        return [PAPERMILL_SCHEME + os.path.join(folder, name) for name in os.listdir(folder)]
+
+    def pretty_path(self, path):
+        return self._path(path)
+
+
+def papermill_path(path) -> str:
+    """``path`` as the runner hands it to papermill: absolute, under :data:`PAPERMILL_SCHEME` (read by
+    :class:`_NotebookFiles`), with braces doubled (papermill formats paths with the parameters)."""
+    global _io_registered
+    with _io_lock:
+        if not _io_registered:
+            from papermill.iorw import papermill_io
+
+            papermill_io.register(PAPERMILL_SCHEME, _NotebookFiles())
+            _io_registered = True
+    return PAPERMILL_SCHEME + str(_absolute(path)).replace("{", "{{").replace("}", "}}")
+
+
+def _absolute(path) -> Path:
+    """``path`` made absolute against the working folder now (symlinks are not resolved)."""
+    return Path(os.path.abspath(os.fspath(path)))
+
+
 def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, commit, key="") -> JobResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    executed = job.build_path(build_dir)
+    executed = _absolute(job.build_path(build_dir))
     executed.parent.mkdir(parents=True, exist_ok=True)
     executed.unlink(missing_ok=True)  # a failure must not point at the notebook of an earlier run
     started = time.time()
     try:
-        nb = papermill.execute_notebook(str(job.notebook_path), str(executed), parameters=params, kernel_name=kernel,
-                                        cwd=str(executed.parent), execution_timeout=timeout, **PAPERMILL_OPTIONS)
+        # No ``cwd=``: papermill would os.chdir() the whole process for the run, racing with the
+        # other worker threads (and any relative path they use). The kernel is started in the
+        # build folder instead (nbclient's resources path); the notebooks are read and written
+        # through this module's I/O handler (papermill_path), which never changes folder either.
+        nb = papermill.execute_notebook(papermill_path(job.notebook_path), papermill_path(executed),
+                                        parameters=params, kernel_name=kernel, execution_timeout=timeout,
+                                        resources={"metadata": {"path": str(executed.parent)}}, **PAPERMILL_OPTIONS)
     except PapermillExecutionError as exc:  # papermill has written the notebook, with the traceback
         return JobResult(job, False, time.time() - started, executed=executed,
                          error=f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}".strip(),
@@ -1924,10 +1993,14 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
 
     if isinstance(plan, list):
         plan = Plan(plan)
-    output = Path(output) if output is not None else REPORTS_DIR
-    build_dir = Path(build_dir) if build_dir is not None else BUILD_DIR
+    # every path absolute before any thread starts: nothing below depends on the working folder
+    output = _absolute(output if output is not None else REPORTS_DIR)
+    build_dir = _absolute(build_dir if build_dir is not None else BUILD_DIR)
     if jobs is not None and (not _is_int(jobs) or jobs < 1):
         raise InputError(f"--jobs must be a whole number >= 1, got {jobs!r}", column="--jobs")
+    if not _is_int(timeout) or not 1 <= timeout <= MAX_CELL_TIMEOUT:
+        raise InputError(f"--timeout must be a whole number of seconds from 1 to {MAX_CELL_TIMEOUT}, got {timeout!r}",
+                         column="--timeout")
     params = validate_jobs(plan.jobs)
     code = code_digest()
     fresh = check_targets(plan.jobs, output, force=force, params=params, code=code)

@@ -49,7 +49,8 @@ import pandas as pd
 from .catalogue import DOMAIN_SCORE_IDS, DOMAINS, RSP_FLAG_ID, ADJUSTED_SEGMENT_ID, AVERAGE_SCORE_ID
 from .errors import InputError, MethodError
 from .io import Inputs, rows_for
-from .methods import Method, default_method_for, read_preset
+from .limits import MAX_OAT_DRAWS, MAX_SOBOL_N
+from .methods import Method, Real, Whole, _nearest, default_method_for, read_preset
 from .pipeline import DATA_LABEL, Panel, build_panel, classify, metric_scores
 from .scoring import aggregate_scores, competition_rank
 from .segmentation import deficit_from_metrics
@@ -226,13 +227,18 @@ class ScenarioSpace:
                                       f"{list(CHOICES[name].values)}")
             if len(set(vals)) != len(vals):
                 raise MethodError(f"choice {name!r}: a value is listed twice in {vals}")
-        w = self.param("weights", "noise")
-        if not 0 <= float(w) < 1:
-            raise MethodError("choice 'weights': noise must be in [0, 1) so that weights stay positive")
-        if float(self.param("weights", "concentration")) <= 0:
-            raise MethodError("choice 'weights': concentration must be positive")
-        if float(self.param("segmentation", "delta")) <= 0:
-            raise MethodError("choice 'segmentation': delta must be positive")
+        for key, value in self.settings.items():
+            if key not in SPACE_SETTINGS:
+                raise MethodError(f"scenario space {self.name!r}: unknown key {str(key)!r}"
+                                  f"{_nearest(key, [*SPACE_SETTINGS, 'name', 'description', 'choices'])}")
+            SPACE_SETTINGS[key].check(value, f"scenario space {self.name!r}: {key}")
+        for (choice, key), spec in SPACE_PARAMS.items():
+            spec.check(self.param(choice, key), f"scenario space {self.name!r}: choice {choice!r}: {key}")
+        for choice, key in (("peer_set", "exclude_subtypes"), ("peer_set", "trust_types")):
+            v = self.param(choice, key)
+            if v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v)):
+                raise MethodError(f"scenario space {self.name!r}: choice {choice!r}: {key} must be a list of "
+                                  f"text items, got {v!r}")
 
     def param(self, choice: str, key: str):
         """A choice parameter: the space's value, else the registry default."""
@@ -243,6 +249,14 @@ class ScenarioSpace:
         c = copy.deepcopy(self.choices)
         c.update(choices)
         return ScenarioSpace(name or self.name, self.description, c, copy.deepcopy(self.settings), self.source)
+
+
+#: Settings of a scenario space beside its choices, and what each must be.
+SPACE_SETTINGS = {"oat_draws": Whole(1, MAX_OAT_DRAWS), "sobol_n_base": Whole(2, MAX_SOBOL_N)}
+#: Numeric parameters of the choices: noise keeps weights positive, the others are sizes.
+SPACE_PARAMS = {("weights", "noise"): Real(0.0, 1.0, high_open=True),
+                ("weights", "concentration"): Real(1e-6, 1e6),
+                ("segmentation", "delta"): Real(1e-6, 3.0)}
 
 
 def available_spaces() -> list[str]:
@@ -1230,7 +1244,7 @@ class SensitivityResult:
         t.insert(0, "space", self.space)
         t["seed"] = self.seed if self.seed is not None else pd.NA
         t["level"] = self.data.level
-        t["method"] = self.data.method.name
+        t["method"] = self.data.method.label
         t["Data"] = self.label
         return t
 

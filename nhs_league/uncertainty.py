@@ -761,6 +761,7 @@ def read_denominators(path) -> pd.DataFrame:
     >>> read_denominators(p)["OF0023"].tolist()
     [1200.0, 900.0]
     """
+    from .guards import MAX_MAGNITUDE, THOUSANDS
     from .io import read_raw_csv, row_of
 
     raw = read_raw_csv(path)
@@ -768,8 +769,10 @@ def read_denominators(path) -> pd.DataFrame:
     if missing:
         raise InputError(f"a denominators table needs the column '{missing[0]}' (columns: Trust_code, "
                          "Metric_ID, Denominator)", file=path, row=1, column=missing[0])
-    den = pd.to_numeric(raw["Denominator"].str.replace(",", "", regex=False), errors="coerce")
-    bad = den.isna() | ~(den > 0)
+    text = raw["Denominator"].where(~raw["Denominator"].str.contains(",", regex=False)
+                                    | raw["Denominator"].str.fullmatch(THOUSANDS), "not a number")
+    den = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    bad = den.isna() | ~(den > 0) | ~(den <= MAX_MAGNITUDE)  # also inf, 1e309, a decimal comma
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(f"a denominator must be a positive number, got {raw['Denominator'].iloc[i]!r}",

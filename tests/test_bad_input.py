@@ -276,7 +276,7 @@ def test_cli_missing_input_file(run_cli, tmp_path):
 def test_cli_unknown_trust_type_option(run_cli, data_file):
     code, out, err = run_cli("table", data_file(GOOD), "--quarter", "2025Q3", "--trust-type", "hospice")
     assert code == 2 and err.splitlines() == [
-        "nhs-league: error: column '--trust-type': unknown trust type 'hospice'; use acute, "
+        "nhs-league: error: option --trust-type: unknown trust type 'hospice'; use acute, "
         "mental-health-and-community (alias non-acute), ambulance, icb (alias integrated-care-board)"]
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from nhs_league.cli import main
+from nhs_league.methods import load_method
 
 HEADER = ["Region", "Trust_type", "Trust_subtype", "Trust_code", "Trust_name", "Metric_ID", "Units", "Value",
           "Quarter", "Numerator", "Denominator"]
@@ -69,7 +70,7 @@ def test_columns_and_content(tmp_path, capsys, data):
     assert list(t.columns) == BASE_COLUMNS + ["Average_se_jackknife"] + TAIL
     assert len(t) == N
     assert set(t["Source"]) == {"metrics"} and set(t["Data"]) == {"real"} and set(t["Interval"]) == {"simultaneous"}
-    assert set(t["Method"]) == {"nof-2025-26-q3"} and set(t["Coverage"]) == {0.95}
+    assert set(t["Method"]) == {load_method("nof-2025-26-q3").label} and set(t["Coverage"]) == {0.95}
     assert (t["Rank_lower"] <= t["Average_rank"]).all() and (t["Average_rank"] <= t["Rank_upper"]).all()
     assert (t["Bootstrap_range_rank_low"] <= t["Median_rank"]).all()
     assert (t["Median_rank"] <= t["Bootstrap_range_rank_high"]).all()

@@ -306,7 +306,7 @@ def test_mixing_q1_and_q3_files_with_their_quarters_named(run_cli):
     assert code == 0, err
     code, alone_q1, _ = run_cli("table", ACUTE_Q1_DATA, "--quarter", "2025Q1", "--trust-type", "acute")
     assert out_q1 == alone_q1
-    assert set(table_of(out_q1)["Method"]) == {"nof-2025-26-q1"}
+    assert set(table_of(out_q1)["Method"]) == {load_method("nof-2025-26-q1").label}
 
 
 def test_a_quarter_not_in_the_file(run_cli):
@@ -343,7 +343,7 @@ def test_non_acute_is_an_alias_and_the_q1_non_acute_hospital_file_reads(run_cli)
     assert code == 0 and a == b
     t = table_of(a)
     assert len(t) == 61 and set(t["Trust_type"]) == {"Mental health and community trust"}
-    assert set(t["Quarter"]) == {"2025Q1"} and set(t["Method"]) == {"nof-2025-26-q1"}
+    assert set(t["Quarter"]) == {"2025Q1"} and set(t["Method"]) == {load_method("nof-2025-26-q1").label}
     # the recomputed table reproduces the published one (Q1: quartiles, not cut-offs)
     pd.testing.assert_series_equal(t["Segment"], t["Published_segment"], check_names=False)
     pd.testing.assert_series_equal(t["Rank"], t["Published_rank"], check_names=False)

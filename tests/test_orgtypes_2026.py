@@ -157,7 +157,8 @@ def test_provisional_uses_the_2025_26_cutoffs_and_labels_every_row(run_cli):
     code, out, err = run_cli("table", ICB_DATA, "--quarter", "2026Q1", "--trust-type", "icb", "--provisional")
     assert code == 0, err
     t = pd.read_csv(io.StringIO(out))
-    assert len(t) == 42 and set(t["Method"]) == {"nof-2026-27 PROVISIONAL (2025/26 cut-offs)"}
+    labels = {m.rsplit(" (", 1)[0] for m in t["Method"]}  # the label ends with the fingerprint
+    assert len(t) == 42 and labels == {"nof-2026-27 PROVISIONAL (2025/26 cut-offs)"}
     assert set(t["Data"]) == {"SYNTHETIC"}
     assert "nhs-league: note: PROVISIONAL: nof-2026-27 PROVISIONAL (2025/26 cut-offs)" in err
     raw = pd.Series(cutoff_segments(t["Average_score"].to_numpy(), (2.06, 2.35, 2.70)), name="Raw_segment")
@@ -178,7 +179,7 @@ def test_given_thresholds_run_without_provisional(tmp_path, run_cli):
     code, out, err = run_cli("table", ICB_DATA, "--quarter", "2026Q1", "--trust-type", "icb", "--method", p)
     assert code == 0, err
     t = pd.read_csv(io.StringIO(out))
-    assert set(t["Method"]) == {"my-2026-27"} and "PROVISIONAL" not in err
+    assert {m.rsplit(" (", 1)[0] for m in t["Method"]} == {"my-2026-27"} and "PROVISIONAL" not in err
     raw = pd.Series(cutoff_segments(t["Average_score"].to_numpy(), (1.9, 2.2, 2.5)), name="Raw_segment")
     pd.testing.assert_series_equal(t["Raw_segment"], raw, check_dtype=False)
     assert resolve_for(load_method(p), "icb").cutoffs == (1.9, 2.2, 2.5)

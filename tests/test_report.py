@@ -57,7 +57,7 @@ def test_unknown_parameter_is_an_error_not_a_warning(fixture_files):
     ({"seed": True}, "'seed' must be a whole number"),
     ({"data": "one.csv"}, "'data' must be a list"),
     ({"coverage": 1}, "'coverage' must be between 0 and 1"),
-    ({"draws": 0}, "'draws' must be at least 1"),
+    ({"draws": 0}, "'draws' must be from 1 to 100,000"),
     ({"uncertainty": "vibes"}, "'uncertainty' must be one of"),
 ])
 def test_parameter_types_and_ranges(fixture_files, bad, match):

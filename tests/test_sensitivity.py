@@ -285,9 +285,9 @@ def test_override_without_deficit_data_and_anchoring_without_averages_are_errors
 @pytest.mark.parametrize("choices, match", [
     ({"weighting": {"values": ["nominal"]}}, "unknown choice 'weighting'"),
     ({"aggregation": {"values": ["mode"]}}, "aggregation.*unknown value"),
-    ({"weights": {"values": ["noise"], "noise": 1.5}}, "noise must be in"),
+    ({"weights": {"values": ["noise"], "noise": 1.5}}, "noise must be from 0 to 1"),
     ({"override": {"values": []}}, "non-empty 'values'"),
-    ({"segmentation": {"values": ["cutoffs_up"], "delta": 0}}, "delta must be positive"),
+    ({"segmentation": {"values": ["cutoffs_up"], "delta": 0}}, "delta must be from 1e-06 to 3"),
 ])
 def test_bad_scenario_spaces_are_errors(choices, match):
     with pytest.raises(MethodError, match=match):

@@ -271,7 +271,7 @@ def test_table_command_reproduces_the_league_files(year, tmp_path, q, capsys):
         cols = ["Average_score", "Segment", "Trust_in_financial_deficit", "Rank"]
         pd.testing.assert_frame_equal(mine[cols], pub[cols])
         assert (mine["Data"] == "SYNTHETIC").all()
-        assert mine["Method"].iloc[0] == default_method_for(q).name
+        assert mine["Method"].iloc[0] == default_method_for(q).label
         # the league file lists trusts in rank order
         assert pd.Series(_league(year, q, t)["Rank"]).is_monotonic_increasing
 

@@ -58,7 +58,7 @@ def run(args) -> int:
             panel = build_panel(inputs, q, t, catalogue=catalogue)
             notes += [f"{q} {t}: {n}" for n in panel.notes if n not in notes]  # unknown IDs: said once
             s, bad = backtest_panel(panel, method)
-            summaries.append(s.assign(Method=method.name))
+            summaries.append(s.assign(Method=method.label))
             mismatches.append(bad)
     summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame()
     bad = pd.concat(mismatches, ignore_index=True) if mismatches else pd.DataFrame()

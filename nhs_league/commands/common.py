@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ import pandas as pd
 from .. import orgtypes
 from ..catalogue import load_catalogue
 from ..errors import Problems
-from ..files import OutputError, OutputExistsError, csv_text, write_csv
+from ..files import OutputError, OutputExistsError, csv_text, refuse_existing, system_words, write_csv
 from ..io import Inputs, parse_trust_type, read_inputs, rows_for, select_quarter
 from ..methods import Method, default_method_for, load_method, resolve_for
 from ..pipeline import Panel, build_panel, unknown_metric_notes
@@ -66,7 +67,7 @@ def load(args) -> Loaded:
     method = load_method(args.method) if args.method else default_method_for(quarter)
     method = resolve_for(method, trust_type, provisional=getattr(args, "provisional", False))
     catalogue = restrict_catalogue(catalogue, trust_type, method.metric_list(trust_type), method.name)
-    notes = notes_for(inputs) + quarter_notes(inputs, quarter)
+    notes = notes_for(inputs) + quarter_notes(inputs, quarter) + segment5_notes(inputs, method)
     if method.provisional:
         notes.append(f"PROVISIONAL: {method.name}: NHS England's segment thresholds for {trust_type} "
                      "organisations are not published; segments use stand-in cut-offs")
@@ -112,6 +113,23 @@ def restrict_catalogue(catalogue: pd.DataFrame, trust_type: str, metric_ids, met
     return out
 
 
+def segment5_notes(inputs: Inputs, method: Method) -> list[str]:
+    """Name the segment-5 trusts of a ``segment5: source: list`` preset that no input holds (a
+    mistyped ODS code would otherwise leave a trust out of segment 5 without a word)."""
+    s5 = method.settings["segment5"]
+    if s5.get("source") != "list":
+        return []
+    held = set()
+    for t in (inputs.metrics, inputs.league):
+        if len(t):
+            held |= set(t["trust_code"])
+    missing = sorted(set(s5.get("trusts") or []) - held)
+    if not missing:
+        return []
+    return [f"method {method.name!r}: segment5.trusts names {len(missing)} trust code(s) that no input holds, "
+            f"so they are in no segment 5: {', '.join(missing)}"]
+
+
 def print_notes(notes) -> None:
     """Print notes on standard error; commands call this once their result is computed, so that a
     failed run prints only its one error line. A note given twice is printed once."""
@@ -134,18 +152,35 @@ def quarter_notes(inputs: Inputs, quarter: str) -> list[str]:
 
 
 def check_output_file(args) -> None:
-    """Before any work: refuse an ``--output`` that is a folder, or that exists without ``--force``."""
+    """Before any work: refuse an ``--output`` that is a folder, a symlink (dangling or not) or an
+    existing file without ``--force``, or whose folder is a file."""
     out = getattr(args, "output", None)
     if out in (None, "-"):
         return
     p = Path(out)
-    if p.is_dir():
-        raise OutputError(f"{p} is a folder: give a file name for --output")
-    if p.exists() and not args.force:
-        raise OutputExistsError(f"{p} exists: pass --force to overwrite it")
+    refuse_existing(p, force=bool(getattr(args, "force", False)), what="--output")
     parent = next((q for q in p.parents if q.exists()), None)
     if parent is not None and not parent.is_dir():
         raise OutputError(f"cannot write {p}: {parent} is a file, not a folder")
+
+
+def check_output_folder(out, *, files, force: bool) -> None:
+    """Before any work, for a command that writes ``files`` into the folder ``out``: refuse an ``out``
+    that is a file or a symlink, and (without ``force``) any of ``files`` that exists or is a symlink."""
+    out = Path(out)
+    if out.is_symlink() and not force:
+        raise OutputExistsError(f"{out} is a symbolic link: it is not followed; pass --force to write into "
+                                "the folder it points to")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} exists and is not a folder: give a folder for --output")
+    parent = next((q for q in out.parents if q.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise OutputError(f"cannot write into {out}: {parent} is a file, not a folder")
+    existing = [str(out / f) for f in files if os.path.lexists(out / f)]
+    if existing and not force:
+        raise OutputExistsError(f"{existing[0]} exists"
+                                f"{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}: "
+                                "pass --force to overwrite")
 
 
 def notes_for(inputs: Inputs) -> list[str]:
@@ -164,8 +199,14 @@ def emit(df: pd.DataFrame, output, *, force: bool, notes=()) -> None:
     that fails prints just its one error line.
     """
     if output in (None, "-"):
+        try:
+            sys.stdout.write(csv_text(df))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write the table to standard output: {system_words(exc)}") from None
         print_notes(notes)
-        sys.stdout.write(csv_text(df))
     else:
         write_csv(df, output, force=force)
         print_notes(notes)

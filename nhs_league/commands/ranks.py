@@ -19,9 +19,11 @@ import pandas as pd
 
 from ..errors import InputError, MethodError
 from ..io import TRUST_TYPE_LABELS
+from ..limits import MAX_DRAWS, check_count, check_memory, ranks_bytes
 from ..methods import check_coverage
 from ..ranks import adjacent_pairs, rank_confidence_sets, separation_places
-from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, domain_basket_bootstrap, nhse_likely_ranges,
+from ..uncertainty import (SOURCES, basket_bootstrap, basket_jackknife, domain_basket_bootstrap,
+                           load_likely_range_preset, nhse_likely_ranges,
                            nhse_replicates, read_denominators, sampling_replicates)
 from .common import add_input_arguments, check_output_file, emit, load
 
@@ -73,9 +75,8 @@ def _whole_number(text, name: str) -> int:
 
 def _options(args) -> tuple[float, int | None, int]:
     coverage = check_coverage(args.coverage, name="--coverage")
-    draws = None if args.draws is None else _whole_number(args.draws, "--draws")
-    if draws is not None and draws < 2:
-        raise MethodError(f"--draws must be at least 2, got {args.draws}")
+    draws = None if args.draws is None else check_count(_whole_number(args.draws, "--draws"), "--draws", low=2,
+                                                        high=MAX_DRAWS)
     seed = _whole_number(args.seed, "--seed")
     if seed < 0:
         raise MethodError(f"--seed must be 0 or more, got {args.seed}")
@@ -212,7 +213,7 @@ def _table(reps, jk, quarter, trust_type, method, *, source, coverage, simultane
     t["Separation_places"] = pd.array([sep] * len(t), dtype="Int64")
     t["Headline"] = reps.headlines(coverage, league=league, nhse=nhse).to_numpy()
     t["Source"] = reps.source
-    t["Method"] = method.name
+    t["Method"] = method.label
     t["Data"] = reps.data_label
     ranked = t["Rank"] > 0
     t = pd.concat([t[ranked].sort_values(["Rank", "Trust_code"], kind="stable"),
@@ -255,6 +256,10 @@ def run(args) -> int:
         raise MethodError("--denominators is used only with --source sampling")
     den = read_denominators(args.denominators) if args.denominators else None
     panel = ld.panel()
+    n, m = panel.values.shape
+    planned = draws if draws is not None else (load_likely_range_preset()["draws"] if source == "nhse"
+                                                else DEFAULT_DRAWS)
+    check_memory(ranks_bytes(planned, n, m), f"{planned:,} draws on {n} trusts x {m} metrics", "use fewer --draws")
     table = rank_table(panel, ld.method, source=source, coverage=coverage, simultaneous=args.simultaneous,
                        draws=draws, seed=seed, denominators=den)
     reps = table.attrs.pop("replicates")

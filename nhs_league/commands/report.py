@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import OutputExistsError
 
 
 def register(sub) -> None:
@@ -45,6 +46,10 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
+#: Parameters the runner sets for each report from its plan, and the option that chooses them.
+RUNNER_SET = {"quarter": "--quarter", "trust_type": "--trust-type", "data": "--data"}
+
+
 def provisional_presets(jobs, build_dir, provisional: bool) -> int:
     """Jobs whose preset lacks its type's segment thresholds: without ``provisional`` the first is a
     one-line :class:`MethodError` (before anything is built); with it each is pointed at a copy of
@@ -78,7 +83,7 @@ def provisional_presets(jobs, build_dir, provisional: bool) -> int:
 
 def _parameters(items, notebooks) -> dict:
     """``KEY=VALUE`` items typed by the defaults of the notebooks they go to."""
-    from ..report import NOTEBOOK_DIR, coerce_text, notebook_parameters
+    from ..report import NOTEBOOK_DIR, coerce_text, notebook_parameters, validate_values
 
     out = {}
     if not items:
@@ -95,13 +100,27 @@ def _parameters(items, notebooks) -> dict:
         if key not in declared:
             raise InputError(f"unknown parameter {key!r}; the notebooks declare {sorted(declared)}",
                              column="--param")
-        out[key] = coerce_text(key, text, declared[key])
-    return out
+        if key in RUNNER_SET:
+            raise InputError(f"parameter {key!r} is set for each report by the runner: give {RUNNER_SET[key]} "
+                             "instead of --param", column="--param")
+        try:
+            out[key] = coerce_text(key, text, declared[key])
+        except InputError as exc:
+            raise InputError(exc.message, column="--param") from None
+    try:  # the values' meaning, now, whichever notebooks they go to (an impossible value is an error)
+        return validate_values(out)
+    except InputError as exc:
+        raise InputError(exc.message, column="--param") from None
 
 
 def run(args) -> int:
     from .. import report
 
+    if args.timeout is not None and not 1 <= args.timeout <= report.MAX_CELL_TIMEOUT:
+        raise InputError(f"--timeout must be a whole number of seconds from 1 to {report.MAX_CELL_TIMEOUT}, "
+                         f"got {args.timeout}", column="--timeout")
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs must be a whole number >= 1, got {args.jobs}", column="--jobs")
     params = _parameters(args.param, args.notebook)
     if args.data:
         data = [str(Path(p).expanduser().resolve()) for p in args.data]  # relative to where the user is
@@ -122,6 +141,9 @@ def run(args) -> int:
             raise InputError(f"no notebook named {unknown[0]!r} in {report.NOTEBOOK_DIR}", column="--notebook")
     provisional_presets(plan.jobs, args.build_dir, args.provisional)
     output = Path(args.output) if args.output else report.REPORTS_DIR
+    if output.is_symlink() and not args.force:
+        raise OutputExistsError(f"{output} is a symbolic link: it is not followed; pass --force to write the "
+                                "reports into the folder it points to")
     if args.list:
         report.validate_jobs(plan.jobs)
         for job in plan.jobs:

@@ -25,10 +25,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from ..files import OutputError, OutputExistsError, write_csv
+from ..files import OutputError, write_csv
+from ..limits import (MAX_OAT_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N, check_count, check_memory,
+                      sensitivity_bytes)
 from ..pipeline import DATA_LABEL
 from .. import sensitivity as sens
-from .common import add_input_arguments, load, print_notes
+from .common import add_input_arguments, check_output_folder, load, print_notes
 
 FILES = ("trusts.csv", "table.csv", "one_at_a_time.csv", "sobol.csv", "scenarios.csv", "choices.csv",
          "concordance_domains.csv", "concordance_metrics.csv")
@@ -70,24 +72,15 @@ def register(sub) -> None:
 def run(args) -> int:
     if not args.output:
         raise InputError("give --output DIR: the directory to write the CSV files into", column="--output")
-    if args.scenarios < 1:
-        raise InputError("--scenarios must be at least 1", column="--scenarios")
-    if args.oat_draws is not None and args.oat_draws < 1:
-        raise InputError("--oat-draws must be at least 1", column="--oat-draws")
+    check_count(args.scenarios, "--scenarios", high=MAX_SCENARIOS)  # before the inputs are read
+    if args.oat_draws is not None:
+        check_count(args.oat_draws, "--oat-draws", high=MAX_OAT_DRAWS)
     sens._check_seed(args.seed)  # before the inputs are read: a bad option fails at once
     if args.sobol_n is not None:
         sens._check_n_base(args.sobol_n)
+        check_count(args.sobol_n, "--sobol-n", low=2, high=MAX_SOBOL_N)
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is not a directory", column="--output")
-    parent = next((q for q in out.parents if q.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise OutputError(f"cannot write into {out}: {parent} is a file, not a folder")
-    existing = [str(out / f) for f in FILES if (out / f).exists()]
-    if existing and not args.force:
-        raise OutputExistsError(f"{existing[0]} exists"
-                                f"{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}: "
-                                "pass --force to overwrite")
+    check_output_folder(out, files=FILES, force=args.force)
     ld = load(args)
     level = args.level
     if ld.extract:  # its raw OF00xx values are a handful of metrics, not the basket: domain level only
@@ -108,6 +101,11 @@ def run(args) -> int:
         raise InputError("--catchment and --index are used only with --context", column="--context")
     space = sens.load_space(args.space or ("domain" if data.level == "domain" else "default"))
     n_base = int(args.sobol_n if args.sobol_n is not None else space.settings.get("sobol_n_base", 1024))
+    check_count(n_base, f"the Sobol base sample (sobol_n_base of space {space.name!r})", low=2, high=MAX_SOBOL_N)
+    oat = args.oat_draws if args.oat_draws is not None else int(space.settings.get("oat_draws", 100))
+    check_memory(sensitivity_bytes(args.scenarios, n_base, oat * len(sens.CHOICE_ORDER), data.n),
+                 f"--scenarios {args.scenarios:,} with a Sobol base of {n_base:,} on {data.n} trusts",
+                 "use fewer --scenarios or a smaller --sobol-n")
     mc = sens.monte_carlo(data, space, args.scenarios, seed=args.seed)
     oat = sens.one_at_a_time(data, space, draws=args.oat_draws, seed=args.seed)
     sobol = sens.sobol_analysis(data, space, n_base, seed=args.seed)
@@ -124,7 +122,7 @@ def run(args) -> int:
     })
     choices.insert(0, "space", space.name)
     choices["level"] = data.level
-    choices["method"] = data.method.name
+    choices["method"] = data.method.label
     choices["Data"] = label
     tables = {
         "trusts.csv": mc.trust_summary(),

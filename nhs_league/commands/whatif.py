@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..limits import MAX_DRAWS, check_count, check_memory, ranks_bytes
 from ..methods import check_draws
 from ..whatif import closeness, output_table, what_if
 from .common import add_input_arguments, check_output_file, emit, load
@@ -32,9 +33,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     check_output_file(args)
-    draws = check_draws(args.draws, name="--draws")
+    draws = check_count(check_draws(args.draws, name="--draws"), "--draws", high=MAX_DRAWS)
     ld = load(args)
     panel = ld.panel()
+    n, m = panel.values.shape
+    check_memory(ranks_bytes(draws, n, m), f"{draws:,} draws on {n} trusts x {m} metrics", "use fewer --draws")
     w = what_if(panel, ld.method, args.trust.strip().upper(), args.target_segment)
     w.closeness, notes = closeness(panel, ld.method, w.trust_code, draws=draws, seed=args.seed)
     ld.notes.extend(panel.notes + w.notes + notes + [w.sentence()])
