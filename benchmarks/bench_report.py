@@ -104,12 +104,9 @@ def per_notebook(kernel: str, folder: Path, repeat: int, only=None) -> tuple:
     """Each notebook alone on the synthetic Q4 acute table (as in the default suite), one at a
     time, each run right after a floor run so that both see the same load on a shared machine.
 
-    A notebook reads its input files through the build's parsed-input cache (``report.parsed_cache``):
-    in the default suite every file is parsed by the first notebook that reads it, and the other
-    reports of that build load it. Each round runs each notebook twice: *cold* (cache emptied
-    first: it parses every file it reads, as the first report of a build does) and *warm* (the
-    cache holds its files, as for most reports of a build); the ratios are of the warm runs, and
-    the cold runs are reported beside them.
+    Each notebook parses every input file it reads (there is no parsed-input cache). Each round
+    runs each notebook twice, back to back ("cold" and "warm": the second finds the operating
+    system's file cache and the byte-compiled package warm); the ratios are of the second runs.
 
     Returns, per notebook, papermill execution seconds (warm), total seconds (with HTML export and
     manifest) and the ratio of each run to the floor run just before it; then the floor runs and
@@ -148,7 +145,6 @@ def per_notebook(kernel: str, folder: Path, repeat: int, only=None) -> tuple:
             own[name].append(floor_once(own_src[name], kernel, folder, k))
             k += 1
             build_dir = folder / f"one-build-{i}"
-            shutil.rmtree(report.parsed_cache(build_dir).folder, ignore_errors=True)
             for run in ("cold", "warm"):
                 (r,) = report.build([job], output=folder / f"one-{i}-{run}", build_dir=build_dir, jobs=1,
                                     progress=False)

@@ -45,13 +45,9 @@ from __future__ import annotations
 
 import csv
 import difflib
-import functools
 import hashlib
 import io as _io
-import os
-import pickle
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +57,7 @@ import pandas as pd
 from . import guards, orgtypes
 from .catalogue import SUMMARY_IDS, load_catalogue, score_id_map
 from .errors import InputError, Problems
-from .files import OutputError, atomic_write_bytes, not_text, read_input_bytes
+from .files import not_text, read_input_bytes
 from .quarters import Quarter, parse_quarter, quarter_from_path
 
 # Organisation types come from nhs_league/data/org_types.yaml (nhs_league.orgtypes).
@@ -548,90 +544,13 @@ def _empty(columns) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-#: Environment variable naming a :class:`ParsedCache` folder. The report runner sets it for the
-#: kernels it starts (``build/notebooks/parsed-inputs``), so that the reports of one build parse
-#: each input file once; :func:`nhs_league.report.load_inputs` reads it.
-PARSED_CACHE_ENV = "NHS_LEAGUE_PARSED_CACHE"
-#: What the parsed table of a file depends on besides its bytes and name: the code that reads it,
-#: the metric catalogue it is checked against, and the versions that pickle it.
-_READER_SOURCES = ("io.py", "guards.py", "catalogue.py", "quarters.py", "errors.py", "orgtypes.py",
-                   "data/metrics.csv", "data/org_types.yaml")
-
-
-@functools.lru_cache(maxsize=1)
-def reader_digest() -> str:
-    """A hash of everything besides a file's bytes and name that its parsed table depends on.
-
-    Editing the reader, the catalogue or the quarter rules, or upgrading pandas, numpy or Python,
-    changes it, so that a :class:`ParsedCache` never serves a table read by other code.
-    """
-    h = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in _READER_SOURCES:
-        h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
-    if orgtypes.active_path() != orgtypes.ORG_TYPES_PATH:  # another organisation-types file is in use
-        h.update(b"org_types\0" + orgtypes.active_path().read_bytes() + b"\0")
-    h.update(f"{sys.version}|{np.__version__}|{pd.__version__}|{pickle.HIGHEST_PROTOCOL}".encode())
-    return h.hexdigest()
-
-
-class ParsedCache:
-    """A folder of input files already read and checked, keyed by their content.
-
-    A build of the report suite runs many notebooks on the same files (the trust profile alone
-    reads four quarters); each kernel would parse and check every file again. The tidy table of a
-    file that read *without a problem* is kept here as a pickle, under the hash of the file's
-    bytes, the name it was given by and :func:`reader_digest`; a later read of the same bytes by
-    the same name and the same code loads it instead (about 7 ms for a 6,000-row data file, not
-    45 ms). A file with a problem is never kept, so its errors are found and worded again each
-    time. An entry that cannot be read is a miss and is written again; a folder that cannot be
-    written only costs the time. Pickles run code when loaded: the folder is the build's own
-    (``build/``), written by this package.
-    """
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-
-    @classmethod
-    def from_env(cls) -> "ParsedCache | None":
-        """The cache named by :data:`PARSED_CACHE_ENV`, or None when it is not set."""
-        folder = os.environ.get(PARSED_CACHE_ENV, "").strip()
-        return cls(folder) if folder else None
-
-    def entry(self, path, sha256: str) -> Path:
-        key = hashlib.sha256("\0".join([reader_digest(), str(path), sha256]).encode()).hexdigest()
-        return self.folder / f"{key}.pickle"
-
-    def get(self, path, sha256: str) -> pd.DataFrame | None:
-        try:
-            with open(self.entry(path, sha256), "rb") as fh:
-                part = pickle.load(fh)
-        except Exception:  # absent, half-written by a crashed build, or from an unreadable pickle
-            return None
-        return part if isinstance(part, pd.DataFrame) else None
-
-    def put(self, path, sha256: str, part: pd.DataFrame) -> None:
-        try:
-            atomic_write_bytes(self.entry(path, sha256), pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
-        except (OSError, OutputError):
-            pass  # a cache that cannot be written costs time, not results
-
-
-def _read_part(p, problems: Problems, catalogue, cache: ParsedCache | None) -> pd.DataFrame:
-    """One file's tidy table (metric or league: see :func:`part_kind`), from ``cache`` when it holds it."""
+def _read_part(p, problems: Problems, catalogue) -> pd.DataFrame:
+    """One file's tidy table (metric or league: see :func:`part_kind`)."""
     data = _read_bytes(Path(p))
     sha = hashlib.sha256(data).hexdigest()
-    if cache is not None:
-        hit = cache.get(p, sha)
-        if hit is not None:
-            return hit
-    found = len(problems.items)
     raw = read_raw_csv(p, data=data, sha256=sha)  # read once: its kind picks the reader, which is handed it
-    part = (read_data_file(p, problems, catalogue=catalogue, raw=raw) if file_kind(raw) == "data"
+    return (read_data_file(p, problems, catalogue=catalogue, raw=raw) if file_kind(raw) == "data"
             else read_league_file(p, problems, raw=raw))
-    if cache is not None and len(problems.items) == found:
-        cache.put(p, sha, part)
-    return part
 
 
 def part_kind(part: pd.DataFrame) -> str:
@@ -639,17 +558,9 @@ def part_kind(part: pd.DataFrame) -> str:
     return "data" if "metric_id" in part.columns else "league"
 
 
-def read_inputs(paths, problems: Problems | None = None, *, catalogue=None,
-                cache: ParsedCache | None = None) -> Inputs:
-    """Read any mix of data files and league-table files (recognised from their headers).
-
-    ``cache``: a :class:`ParsedCache` to take files already read from, and to keep the files
-    read here in; it is used only with the standard catalogue (``catalogue`` None), which is
-    part of its key.
-    """
+def read_inputs(paths, problems: Problems | None = None, *, catalogue=None) -> Inputs:
+    """Read any mix of data files and league-table files (recognised from their headers)."""
     problems = problems if problems is not None else Problems()
-    if catalogue is not None:
-        cache = None
     catalogue = catalogue if catalogue is not None else load_catalogue()
     metric_parts, league_parts, files, synthetic = [], [], {}, []
     seen = set()
@@ -664,7 +575,7 @@ def read_inputs(paths, problems: Problems | None = None, *, catalogue=None,
             continue
         seen.add(key)
         try:
-            part = _read_part(p, problems, catalogue, cache)
+            part = _read_part(p, problems, catalogue)
         except InputError as exc:
             problems.add(exc)
             continue

@@ -64,7 +64,7 @@ from .errors import InputError, MethodError
 from .files import OutputExistsError, atomic_write_bytes, atomic_write_text
 from .guards import MAX_RANK
 from .limits import MAX_DRAWS, MAX_SCENARIOS, MAX_SOBOL_N, check_memory, ranks_bytes, sensitivity_bytes
-from .io import (PARSED_CACHE_ENV, TRUST_TYPE_LABELS, Inputs, ParsedCache, file_sha256, parse_trust_type,
+from .io import (TRUST_TYPE_LABELS, Inputs, file_sha256, parse_trust_type,
                  read_inputs, rows_for, select_quarter)
 from .methods import Method, default_method_for, load_method, read_yaml, resolve_for
 from .quarters import Quarter
@@ -98,7 +98,7 @@ __all__ = [
     "check_parameters", "validate_values", "ensure_kernel", "notebook_parameters", "manifest",
     "write_index", "resolve_data", "synthetic_files", "override_effect", "median_trust",
     "load_inputs", "capabilities", "load_suite", "export_html", "label_of", "PAPERMILL_OPTIONS",
-    "funnel_summary", "proportion_metrics", "parsed_cache",
+    "funnel_summary", "proportion_metrics",
 ]
 
 
@@ -330,12 +330,8 @@ def _is_extract(path: Path) -> bool:
     return Path(path).name == EXTRACT_FILE
 
 
-def load_inputs(paths, *, cache: ParsedCache | None = None) -> Inputs:
-    """Read the inputs: official CSV files, or the real-data extract (read by its adapter).
-
-    Official files are taken from ``cache`` when it holds them (default: the cache the report
-    runner names in :data:`~nhs_league.io.PARSED_CACHE_ENV`, if any; see :func:`parsed_cache`).
-    """
+def load_inputs(paths) -> Inputs:
+    """Read the inputs: official CSV files, or the real-data extract (read by its adapter)."""
     paths = [Path(p) for p in paths]
     extract = [p for p in paths if _is_extract(p)]
     if extract:
@@ -345,13 +341,7 @@ def load_inputs(paths, *, cache: ParsedCache | None = None) -> Inputs:
         from .realdata import read_extract
 
         return read_extract(extract[0])
-    return read_inputs(paths, cache=cache if cache is not None else ParsedCache.from_env())
-
-
-def parsed_cache(build_dir=None) -> ParsedCache:
-    """Where a build keeps the input files its notebooks have parsed: ``parsed-inputs/`` in its
-    build folder (``build/notebooks/`` by default), so that each file is parsed once per build."""
-    return ParsedCache(Path(build_dir if build_dir is not None else BUILD_DIR).resolve() / "parsed-inputs")
+    return read_inputs(paths)
 
 
 def data_label(paths) -> str:
@@ -1417,17 +1407,15 @@ def plan_suite(suite=None, *, quarter=None, trust_type=None, notebooks=None) -> 
     return Plan(jobs, skipped, notes)
 
 
-def plan_for_data(data, *, quarter=None, trust_type=None, notebooks=None, parameters=None, suite=None,
-                  cache: ParsedCache | None = None) -> Plan:
+def plan_for_data(data, *, quarter=None, trust_type=None, notebooks=None, parameters=None, suite=None) -> Plan:
     """Jobs for files given on the command line: every notebook their contents support.
 
     Without ``quarter`` the latest quarter in the files is used; without ``trust_type`` every
-    trust type they hold. ``cache``: where the files read here are kept for the notebooks
-    (:func:`parsed_cache` of the build folder).
+    trust type they hold.
     """
     suite = suite if isinstance(suite, dict) else load_suite(suite)
     paths = resolve_data(data)
-    inputs = load_inputs(paths, cache=cache)
+    inputs = load_inputs(paths)
     held = inputs.quarters
     if quarter:
         q = select_quarter(inputs, quarter)
@@ -1778,18 +1766,9 @@ def label_of(nb) -> str | None:
 #: Papermill options shared by the runner and the benchmark's floor (benchmarks/bench_report.py).
 #: The executed notebook is written once at the end (or when a cell fails), not before and after
 #: every cell: those saves held up each cell, and a report has 10-17 cells with growing images.
-#: What each report kernel runs as it starts (IPython's ``exec_lines``): the import every notebook
-#: begins with, then ``gc.freeze()``, which moves the objects made so far (the modules of numpy,
-#: pandas, matplotlib and this package: about 120,000) out of the cyclic garbage collector's
-#: view. Its full collections during a report then walk only the report's own objects; that
-#: took about 0.1 s off the trust profile and the sensitivity report (bench_report.py). What is
-#: frozen is never collected; nearly all of it (modules, their classes and functions) lives as
-#: long as the kernel anyway, and a report kernel runs one notebook and exits.
-KERNEL_STARTUP = "import gc, nhs_league.charts, nhs_league.report; gc.freeze()"
 PAPERMILL_OPTIONS = {"progress_bar": False, "log_output": False, "report_mode": False,
                      "request_save_on_cell_execute": False, "start_timeout": START_TIMEOUT,
-                     "extra_arguments": ["--IPKernelApp.log_level=CRITICAL",
-                                         f"--IPKernelApp.exec_lines={KERNEL_STARTUP}"]}
+                     "extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]}
 
 
 #: papermill reads and writes local notebooks through a handler that calls ``os.chdir`` around each
@@ -1962,7 +1941,7 @@ def check_targets(jobs, output, *, force: bool, params=None, code: str | None = 
 
 
 def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int | None = None,
-          timeout: int = CELL_TIMEOUT, progress: bool = True, cache: bool = True) -> list[JobResult]:
+          timeout: int = CELL_TIMEOUT, progress: bool = True) -> list[JobResult]:
     """Run a plan: validate, check targets, execute in parallel, export HTML, write manifests and index.
 
     Parameters
@@ -1979,10 +1958,6 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
         Seconds allowed per cell.
     progress : bool
         Show a progress bar on standard error.
-    cache : bool
-        Let the notebooks share the input files they parse (:func:`parsed_cache` of
-        ``build_dir``, named to each kernel in :data:`~nhs_league.io.PARSED_CACHE_ENV`): a file
-        read by several reports is parsed and checked once.
 
     Returns
     -------
@@ -2017,19 +1992,8 @@ def build(plan, *, output=None, build_dir=None, force: bool = False, jobs: int |
     commit = _git_commit()
     n = min(jobs or os.cpu_count() or 1, len(plan.jobs))
     bar = tqdm(total=len(plan.jobs), desc="reports", unit="notebook", file=sys.stderr, disable=not progress)
-    before = os.environ.get(PARSED_CACHE_ENV)
-    if cache:  # each kernel inherits this process's environment when it starts
-        os.environ[PARSED_CACHE_ENV] = str(parsed_cache(build_dir).folder)
-    else:
-        os.environ.pop(PARSED_CACHE_ENV, None)
-    try:
-        results = _run_all(plan.jobs, params, n, bar, output=output, build_dir=build_dir, kernel=kernel,
-                           timeout=timeout, force=True, commit=commit, keys=keys)
-    finally:
-        if before is None:
-            os.environ.pop(PARSED_CACHE_ENV, None)
-        else:
-            os.environ[PARSED_CACHE_ENV] = before
+    results = _run_all(plan.jobs, params, n, bar, output=output, build_dir=build_dir, kernel=kernel,
+                       timeout=timeout, force=True, commit=commit, keys=keys)
     bar.close()
     write_index(output, skipped=plan.skipped, notes=plan.notes)
     return results

@@ -15,7 +15,7 @@ from conftest import (DATA_HEADER_Q1, DATA_HEADER_Q3, LEAGUE_HEADER_Q1, data_row
 from nhs_league import io as io_module
 from nhs_league.catalogue import load_catalogue
 from nhs_league.errors import InputError, Problems
-from nhs_league.io import (ParsedCache, canonical_header, file_kind, read_data_file,
+from nhs_league.io import (canonical_header, file_kind, read_data_file,
                            read_inputs, read_league_file, read_raw_csv, select_quarter)
 from nhs_league.methods import load_method
 from nhs_league.pipeline import build_panel, league_table
@@ -272,89 +272,3 @@ def test_a_quoted_file_is_read_by_the_csv_module(tmp_path):
 # --------------------------------------------------------------------------------------
 # The parsed-input cache shared by the notebooks of one build
 # --------------------------------------------------------------------------------------
-def _assert_same_inputs(a, b):
-    pd.testing.assert_frame_equal(a.metrics, b.metrics)
-    pd.testing.assert_frame_equal(a.league, b.league)
-    assert (a.files, a.synthetic, a.unknown_metrics) == (b.files, b.synthetic, b.unknown_metrics)
-
-
-def test_a_cached_read_gives_the_tables_of_a_fresh_read_without_parsing(tmp_path, monkeypatch):
-    from nhs_league.report import SYNTHETIC_DIR
-
-    files = sorted(SYNTHETIC_DIR.glob("q[34]-25-26/*ambulance*.csv"))
-    assert len(files) == 4
-    fresh = read_inputs(files)
-    cache = ParsedCache(tmp_path / "parsed")
-    _assert_same_inputs(read_inputs(files, cache=cache), fresh)  # fills the cache
-    assert len(list(cache.folder.glob("*.pickle"))) == 4
-
-    def no_parsing(*a, **k):
-        raise AssertionError("a cached file was parsed again")
-
-    monkeypatch.setattr(io_module, "read_raw_csv", no_parsing)
-    _assert_same_inputs(read_inputs(files, cache=cache), fresh)
-    assert list(cache.folder.glob("*.tmp")) == []
-
-
-def test_a_changed_file_is_parsed_again_not_served_from_the_cache(data_file, tmp_path):
-    cache = ParsedCache(tmp_path / "parsed")
-    p = data_file([("R1", "OF0023", 61.5), ("R2", "OF0023", 70.25)])
-    assert read_inputs([p], cache=cache).metrics["value"].tolist() == [61.5, 70.25]
-    p.write_bytes(p.read_bytes().replace(b"70.25", b"71.0"))
-    assert read_inputs([p], cache=cache).metrics["value"].tolist() == [61.5, 71.0]
-    assert len(list(cache.folder.glob("*.pickle"))) == 2  # one entry per content
-
-
-def test_a_file_with_a_problem_is_not_kept_and_says_the_same_every_time(data_file, tmp_path):
-    cache = ParsedCache(tmp_path / "parsed")
-    p = data_file([("R1", "OF0023", 61.5), ("R2", "OF0023", "lots")])
-    messages = []
-    for _ in range(2):
-        problems = Problems(collect=True)
-        read_inputs([p], problems, cache=cache)
-        messages.append([str(e) for e in problems.items])
-        with pytest.raises(InputError, match="not a number: 'lots'"):
-            read_inputs([p], cache=cache)
-    assert messages[0] == messages[1] and "row 3" in messages[0][0] and "Value" in messages[0][0]
-    assert not cache.folder.exists() or list(cache.folder.iterdir()) == []
-
-
-def test_a_damaged_cache_entry_is_a_miss_and_is_written_again(data_file, tmp_path):
-    cache = ParsedCache(tmp_path / "parsed")
-    p = data_file([("R1", "OF0023", 61.5), ("R2", "OF0023", 70.25)])
-    fresh = read_inputs([p])
-    read_inputs([p], cache=cache)
-    (entry,) = cache.folder.glob("*.pickle")
-    entry.write_bytes(entry.read_bytes()[:50])  # as a crash in the middle of a copy would leave it
-    _assert_same_inputs(read_inputs([p], cache=cache), fresh)
-    assert pickle.loads(entry.read_bytes()).equals(fresh.metrics)
-
-
-def test_the_cache_key_changes_with_the_reader_the_name_and_the_bytes(tmp_path, monkeypatch):
-    cache = ParsedCache(tmp_path)
-    first = cache.entry("a.csv", "0" * 64)
-    assert cache.entry("b.csv", "0" * 64) != first  # the name is in the table (source_file, quarter)
-    assert cache.entry("a.csv", "1" * 64) != first
-    monkeypatch.setattr(io_module, "reader_digest", lambda: "edited reader")
-    assert cache.entry("a.csv", "0" * 64) != first
-
-
-def test_the_reader_digest_covers_every_module_the_reader_uses():
-    """The parsed table depends on io and on what it imports from this package, directly or through
-    another module; each must be hashed (files only writes the cache entries)."""
-    package = Path(io_module.__file__).parent
-    hashed = {Path(name).stem for name in io_module._READER_SOURCES if name.endswith(".py")}
-    for module in hashed:
-        text = (package / f"{module}.py").read_text()
-        imported = {m.group(1) for m in re.finditer(r"^\s*from \.(\w+) import", text, re.M)}
-        assert imported - {"files"} <= hashed, module
-    assert "data/metrics.csv" in io_module._READER_SOURCES  # the catalogue the values are checked against
-
-
-def test_a_custom_catalogue_bypasses_the_cache(data_file, tmp_path):
-    cache = ParsedCache(tmp_path / "parsed")
-    p = data_file([("R1", "OF0023", 61.5)])
-    read_inputs([p], cache=cache, catalogue=load_catalogue())
-    assert not cache.folder.exists()
-    read_inputs([p], cache=cache)
-    assert len(list(cache.folder.glob("*.pickle"))) == 1

@@ -271,33 +271,6 @@ def test_build_writes_report_manifest_index_atomically(first_build):
 
 
 @pytest.mark.slow
-def test_the_notebooks_keep_what_they_parse_in_the_builds_cache(first_build, fixture_files):
-    """The kernel was told where the build's parsed-input cache is (the parent did not read the
-    files: the entries are the notebook's), and this process's environment is as it was."""
-    cache = report.parsed_cache(first_build["build"])
-    assert cache.folder == (first_build["build"] / "parsed-inputs").resolve()
-    entries = sorted(cache.folder.glob("*.pickle"))
-    expected = sorted(cache.entry(str(p.resolve()), file_sha256(p)) for p in fixture_files)
-    assert entries == expected
-    assert report.PARSED_CACHE_ENV not in os.environ
-
-
-@pytest.mark.slow
-def test_report_kernels_start_with_the_package_imported_and_the_collector_frozen(tmp_path):
-    import nbformat
-    import papermill
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import gc, sys\n"
-                                          "print(gc.get_freeze_count(), 'nhs_league.report' in sys.modules)")]
-    nbformat.write(nb, str(tmp_path / "probe.ipynb"))
-    out = papermill.execute_notebook(str(tmp_path / "probe.ipynb"), str(tmp_path / "out.ipynb"),
-                                     kernel_name=report.ensure_kernel(), cwd=str(tmp_path), **report.PAPERMILL_OPTIONS)
-    frozen, imported = out.cells[0].outputs[0]["text"].split()
-    assert int(frozen) > 10_000 and imported == "True"
-
-
-@pytest.mark.slow
 def test_manifest_contents(first_build, fixture_files):
     m = json.loads((first_build["out"] / "2025Q4" / "acute" / "league_table.manifest.json").read_text())
     assert m["package"] == "nhs_league" and m["package_version"] == report.__version__

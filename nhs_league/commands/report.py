@@ -125,8 +125,7 @@ def run(args) -> int:
     if args.data:
         data = [str(Path(p).expanduser().resolve()) for p in args.data]  # relative to where the user is
         plan = report.plan_for_data(data, quarter=args.quarter, trust_type=args.trust_type,
-                                    notebooks=args.notebook, parameters=params, suite=args.suite,
-                                    cache=report.parsed_cache(args.build_dir))
+                                    notebooks=args.notebook, parameters=params, suite=args.suite)
     else:
         plan = report.plan_suite(args.suite, quarter=args.quarter, trust_type=args.trust_type,
                                  notebooks=args.notebook)
