@@ -20,6 +20,7 @@ import pytest
 from conftest import DATA_HEADER_Q3, LEAGUE_HEADER_Q3, csv_bytes
 
 from nhs_league import report
+from nhs_league.errors import InputError
 
 NOTEBOOKS = sorted(report.NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = {"league_table", "rank_uncertainty", "sensitivity", "trust_profile", "quarter_comparison", "context"}
@@ -187,7 +188,7 @@ def test_unreadable_parameter_line_is_an_error(tmp_path):
     nb.cells = [cell]
     p = tmp_path / "bad.ipynb"
     nbformat.write(nb, str(p))
-    with pytest.raises(report.InputError, match="data"):
+    with pytest.raises(InputError, match="data"):
         report.notebook_parameters(p)
 
 

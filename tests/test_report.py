@@ -19,7 +19,8 @@ from test_notebooks import write_fixture_year, write_league_only
 from nhs_league import report
 from nhs_league.errors import InputError
 from nhs_league.files import OutputExistsError
-from nhs_league.io import file_sha256
+from nhs_league.io import Inputs, file_sha256
+from nhs_league.quarters import Quarter
 
 LEAGUE_NB = report.NOTEBOOK_DIR / "league_table.ipynb"
 FAST = {"draws": 40}
@@ -215,7 +216,7 @@ def test_the_runner_reads_the_data_label_from_the_notebooks_banner(fixture_files
     ctx = report.prepare(quarter="2025Q4", trust_type="acute", data=[str(p) for p in fixture_files], draws=20)
     assert report.label_of(_executed_like(ctx.banner().html)) == "SYNTHETIC"
     real = report.ReportContext(ctx.quarter, ctx.trust_type, ctx.paths,
-                                report.Inputs(ctx.inputs.metrics, ctx.inputs.league, synthetic=False), ctx.method)
+                                Inputs(ctx.inputs.metrics, ctx.inputs.league, synthetic=False), ctx.method)
     assert report.label_of(_executed_like(real.banner().html)) == "real"
     assert report.label_of(_executed_like(None)) is None  # no banner: the runner reads the files instead
 
@@ -243,7 +244,7 @@ def test_failure_line_when_no_executed_notebook_was_written():
 def first_build(tmp_path_factory, fixture_files):
     base = tmp_path_factory.mktemp("run")
     written = []
-    real_write = report.atomic_write_text
+    real_write = report.run.atomic_write_text
 
     def spy(path, text, *, force=True):
         written.append(Path(path))
@@ -252,7 +253,8 @@ def first_build(tmp_path_factory, fixture_files):
     plan = report.plan_for_data(fixture_files, quarter="2025Q4", trust_type="acute", notebooks=["league_table"],
                                 parameters=FAST)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report, "atomic_write_text", spy)
+        mp.setattr(report.run, "atomic_write_text", spy)  # the report pages and manifests
+        mp.setattr(report.index, "atomic_write_text", spy)  # the index page
         results = report.build(plan, output=base / "out", build_dir=base / "build", jobs=1, progress=False)
     return {"base": base, "out": base / "out", "build": base / "build", "results": results, "written": written,
             "plan": plan}
@@ -372,7 +374,7 @@ def test_trend_rows_match_each_quarters_summary(fixture_files, source):
         s = reps.summary(ctx.coverage if reps.kind == "bootstrap" else 0.9).loc[code]
         lo = s["average_low"] if "average_low" in s else s["average"] - 1.96 * s["se"]
         hi = s["average_high"] if "average_high" in s else s["average"] + 1.96 * s["se"]
-        want.append({"quarter": report.Quarter.parse(q).label, "estimate": float(s["average"]),
+        want.append({"quarter": Quarter.parse(q).label, "estimate": float(s["average"]),
                      "lower": float(lo), "upper": float(hi), "league_rank": int(s["rank"]),
                      "segment": int(s["segment"]), "method": m.name,
                      "cutoffs": " / ".join(f"{c:.2f}" for c in m.cutoffs)})

@@ -64,8 +64,8 @@ def test_every_path_of_a_build_is_absolute_before_any_thread_starts(tmp_path, mo
         seen.update(kw)
         return []
 
-    monkeypatch.setattr(report, "_run_all", fake_run_all)
-    monkeypatch.setattr(report, "ensure_kernel", lambda: "python3")
+    monkeypatch.setattr(report.run, "_run_all", fake_run_all)
+    monkeypatch.setattr(report.run, "ensure_kernel", lambda: "python3")
     job = report.Job("league_table", {"quarter": "2025Q4", "trust_type": "acute"}, "league_table", "2025Q4", "acute")
     report.build([job], output="rel/out", build_dir="rel/build", jobs=2, progress=False)
     assert seen["output"] == tmp_path / "rel" / "out" and seen["output"].is_absolute()
