@@ -8,6 +8,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -372,8 +373,9 @@ def test_trend_rows_match_each_quarters_summary(fixture_files, source):
         m = ctx.method if own else report._method_for(ctx, q)
         reps = report.replicates(ctx) if own else report.replicates(ctx, panel=ctx.panel_for(q), method=m)
         s = reps.summary(ctx.coverage if reps.kind == "bootstrap" else 0.9).loc[code]
-        lo = s["average_low"] if "average_low" in s else s["average"] - 1.96 * s["se"]
-        hi = s["average_high"] if "average_high" in s else s["average"] + 1.96 * s["se"]
+        z = NormalDist().inv_cdf(0.5 + ctx.coverage / 2)  # jackknife: average ± z·SE at the report's coverage
+        lo = s["average_low"] if "average_low" in s else s["average"] - z * s["se"]
+        hi = s["average_high"] if "average_high" in s else s["average"] + z * s["se"]
         want.append({"quarter": Quarter.parse(q).label, "estimate": float(s["average"]),
                      "lower": float(lo), "upper": float(hi), "league_rank": int(s["rank"]),
                      "segment": int(s["segment"]), "method": m.name,

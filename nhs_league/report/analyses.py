@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,6 +11,9 @@ from ..limits import check_memory, ranks_bytes, sensitivity_bytes
 from ..io import rows_for
 from ..methods import Method, default_method_for, load_method, resolve_for
 from ..quarters import Quarter
+
+from ..change import QuarterRun, compare_quarters as _compare_quarters, trend as _trend
+from ..positions import Positions, estimates as _estimates, pair_summary, positions as _positions
 
 from .parameters import _is_int
 from .inputs import capabilities
@@ -62,94 +64,11 @@ def replicates(ctx: ReportContext, *, panel=None, method=None):
     return reps
 
 
-def _estimates(reps) -> tuple[pd.Series, pd.DataFrame]:
-    est = pd.Series(np.asarray(reps.nominal["average"], dtype=float), index=reps.trust_codes, name="average")
-    ok = est.notna().to_numpy()
-    cov = reps.covariance()
-    return est[ok], cov.loc[ok, ok]
-
-
-@dataclass
-class Positions:
-    """Averages with intervals in order of the average, the pair tests of both rankings."""
-
-    frame: pd.DataFrame  # index trust code (best first): name, estimate, lower, upper, league_rank, segment
-    adjacent: pd.DataFrame  # ranks.adjacent_pairs (order of the average)
-    significance: pd.DataFrame  # ranks.significance_matrix (rank of the average), +1/-1/0
-    league: object  # ranks.LeagueRankSets (league rank)
-    label: str  # what the intervals are
-
-
 def positions(ctx: ReportContext, reps=None) -> Positions:
-    """Each trust's average with its interval, in order of the average, with the pair tests.
-
-    The interval is the percentile interval of the bootstrap replicates at ``ctx.coverage``
-    (jackknife: average ± z·se). Pairs are judged with the simultaneous family at the same
-    coverage, using the replicates' covariance, for the rank of the average
-    (:func:`nhs_league.ranks.significance_matrix`) and for the league rank
-    (:meth:`nhs_league.uncertainty.Replicates.league_sets`).
-    """
-    from statistics import NormalDist
-
-    from .. import ranks
-
+    """Each trust's average with its interval, in order of the average, with the pair tests
+    (:func:`nhs_league.positions.positions` at the report's coverage, draws and seed)."""
     reps = replicates(ctx) if reps is None else reps
-    est, cov = _estimates(reps)
-    kw = dict(coverage=ctx.coverage, draws=ctx.draws, seed=ctx.seed)
-    adj = ranks.adjacent_pairs(est, cov, **kw)
-    sig = ranks.significance_matrix(est, cov, **kw)
-    league = reps.league_sets(ctx.coverage, draws=ctx.draws, seed=ctx.seed)
-    order = [adj["unit"].iloc[0], *adj["next_unit"]] if len(adj) else list(est.index)
-    se = reps.se().reindex(est.index)
-    if reps.kind == "bootstrap":
-        s = reps.summary(ctx.coverage)
-        lower, upper = s["average_low"].reindex(est.index), s["average_high"].reindex(est.index)
-        how = f"{ctx.coverage:.0%} percentile interval, {reps.label}"
-    else:
-        z = NormalDist().inv_cdf(0.5 + ctx.coverage / 2)
-        lower, upper = est - z * se, est + z * se
-        how = f"{ctx.coverage:.0%} interval (average ± {z:.2f} jackknife SE), {reps.label}"
-    names = pd.Series(reps.trust_names, index=reps.trust_codes)
-    frame = pd.DataFrame({
-        "name": names.reindex(est.index), "estimate": est, "lower": lower, "upper": upper, "se": se,
-        "league_rank": pd.Series(reps.nominal["rank"], index=reps.trust_codes).reindex(est.index),
-        "segment": pd.Series(reps.nominal["segment"], index=reps.trust_codes).reindex(est.index),
-    }).loc[order]
-    return Positions(frame, adj, sig, league, how)
-
-
-def pair_summary(pos: Positions) -> tuple[pd.DataFrame, dict]:
-    """What the pair tests say, trust by trust, without chaining them.
-
-    Returns
-    -------
-    table : pandas.DataFrame
-        In league order: ``Trust``, ``League rank``, ``Trusts surely ahead in the league``,
-        ``Trusts surely behind in the league`` (league-rank test), ``Trusts significantly
-        better by average``, ``Trusts significantly worse by average`` (average-rank test).
-    facts : dict
-        ``separation_league`` / ``separation_average``: how many places apart two trusts must
-        typically be (half of the pairs that far apart told apart) in each ranking, or None;
-        ``adjacent_league`` / ``adjacent_average``: adjacent pairs told apart, and ``pairs``.
-    """
-    from ..ranks import separation_places
-
-    lg = pos.league.table
-    order = lg.sort_values(["league_rank"], kind="stable").index
-    sig = pos.significance
-    table = pd.DataFrame({
-        "Trust": pos.frame["name"].reindex(order).to_numpy(), "League rank": lg.loc[order, "league_rank"].to_numpy(),
-        "Trusts surely ahead in the league": lg.loc[order, "surely_ahead"].to_numpy(),
-        "Trusts surely behind in the league": lg.loc[order, "surely_behind"].to_numpy(),
-        "Trusts significantly better by average": (sig.loc[order] == -1).sum(axis=1).to_numpy(),
-        "Trusts significantly worse by average": (sig.loc[order] == 1).sum(axis=1).to_numpy(),
-    }, index=pd.Index(order, name="Trust code"))
-    ladj = pos.league.adjacent(order)
-    facts = {"separation_league": separation_places(pos.league.significance(), order),
-             "separation_average": separation_places(sig, pos.frame.index),
-             "adjacent_league": int(ladj["distinguishable"].sum()),
-             "adjacent_average": int(pos.adjacent["distinguishable"].sum()), "pairs": len(ladj)}
-    return table, facts
+    return _positions(reps, coverage=ctx.coverage, draws=ctx.draws, seed=ctx.seed)
 
 
 def rank_set_table(ctx: ReportContext, reps=None, tau: int = 10) -> pd.DataFrame:
@@ -366,54 +285,32 @@ def _method_for(ctx: ReportContext, quarter: str) -> Method:
 
 
 def trend(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
-    """The trust's average, interval, rank and segment in every quarter of the inputs.
+    """The trust's average, interval, rank and segment in every quarter of the inputs up to the
+    report's (:func:`nhs_league.change.trend`).
 
     Each quarter uses its own method preset (Q1 2025/26 quartiles, cut-offs after) unless a
-    method was given, and the same source of uncertainty as the report.
+    method was given, and the same source of uncertainty as the report; quarters without
+    metric-level data are left out.
     """
-    from ..pipeline import compute
-    from ..uncertainty import basket_bootstrap_averages
-
-    rows = []
+    runs = []
     upto = Quarter.parse(ctx.quarter).code
     for q in ctx.inputs.quarters:  # at most a handful of quarters; never after the report's quarter
         if Quarter.parse(q).code > upto:
             continue
-        caps = ctx.capabilities if q == ctx.quarter else capabilities(ctx.inputs, q, ctx.trust_type)
-        if "metric_scores" not in caps:
-            continue
         own = q == ctx.quarter
-        panel = ctx.panel if own else ctx.panel_for(q)
+        if "metric_scores" not in (ctx.capabilities if own else capabilities(ctx.inputs, q, ctx.trust_type)):
+            continue
+        if own:
+            runs.append(QuarterRun(ctx.panel, ctx.method, replicates(ctx)))
+            continue
+        panel, m = ctx.panel_for(q), _method_for(ctx, q)
         if trust_code not in panel.trusts.index:
             continue
-        m = ctx.method if own else _method_for(ctx, q)
-        i = panel.trusts.index.get_loc(trust_code)
-        # only this trust's column of the replicates: the same figures as its row of
-        # ``reps.summary`` (percentile interval of the replicate averages at the report's
-        # coverage; jackknife: average ± 1.96 SE) without summarising every trust of the quarter;
-        # another quarter's basket bootstrap draws only this trust's averages (same draws, same numbers)
-        if own or ctx.extra.get("uncertainty", "metrics") != "metrics":
-            reps = replicates(ctx) if own else replicates(ctx, panel=panel, method=m)
-            nominal, kind, col = reps.nominal, reps.kind, reps.average[:, i]
-        else:
-            nominal, kind = compute(panel, m), "bootstrap"
-            col = basket_bootstrap_averages(panel, m, [trust_code], draws=ctx.draws, seed=ctx.seed,
-                                            nominal=nominal)[trust_code].to_numpy()
-        avg = float(np.asarray(nominal["average"], dtype=float)[i])
-        if kind == "bootstrap":
-            cov = ctx.coverage
-            lo, hi = ((np.nanquantile(col, [(1 - cov) / 2, 1 - (1 - cov) / 2]))
-                      if not np.isnan(col).all() else (np.nan, np.nan))
-        else:
-            se = float(reps.se().iloc[i])
-            lo, hi = avg - 1.96 * se, avg + 1.96 * se
-        seg_rule = m.settings["segmentation"]["rule"]
-        rows.append({"quarter": Quarter.parse(q).label, "estimate": avg, "lower": float(lo),
-                     "upper": float(hi), "league_rank": int(nominal["rank"][i]),
-                     "segment": int(nominal["segment"][i]), "method": m.name,
-                     "cutoffs": " / ".join(f"{c:.2f}" for c in m.cutoffs) if seg_rule == "cutoffs" else ""})
-    return pd.DataFrame(rows, columns=["quarter", "estimate", "lower", "upper", "league_rank", "segment", "method",
-                                       "cutoffs"])
+        # the metric-basket source draws only this trust's averages in other quarters (same draws,
+        # same numbers as its column of the full replicates); other sources need the full replicates
+        reps = None if ctx.extra.get("uncertainty", "metrics") == "metrics" else replicates(ctx, panel=panel, method=m)
+        runs.append(QuarterRun(panel, m, reps))
+    return _trend(trust_code, runs, coverage=ctx.coverage, draws=ctx.draws, seed=ctx.seed)
 
 
 def override_note(ctx: ReportContext, trust_code: str) -> str:
@@ -471,47 +368,17 @@ def raw_value_table(ctx: ReportContext, trust_code: str) -> pd.DataFrame:
 
 
 def compare_quarters(ctx: ReportContext, previous: str = "") -> pd.DataFrame:
-    """Each trust's move between ``previous`` (blank = the quarter before) and ``ctx.quarter``.
-
-    A paired bootstrap of the metric-level changes
-    (:func:`nhs_league.uncertainty.paired_quarter_change`: the same metric draws in both
-    quarters; each quarter with its own method preset unless one was given), with three
-    readings of "moved": unadjusted, Holm (familywise) and Benjamini–Hochberg (false
-    discovery rate); ranks and segments in both quarters are added.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by trust code, sorted by change (most improved first): the columns of
-        ``paired_quarter_change`` plus ``verdict`` (the Holm reading, or "within noise"),
-        ``beyond_noise`` (Holm), ``league_rank_before``, ``league_rank``, ``segment_before``, ``segment``.
-        ``attrs``: ``previous``, ``previous_label``, ``methods``, ``unmatched``, ``alpha``,
-        ``n_tests``, ``expected_by_chance``, ``multiplicity``.
-    """
-    from ..pipeline import compute
-    from ..uncertainty import paired_quarter_change
-
+    """Each trust's move between ``previous`` (blank = the quarter before) and ``ctx.quarter``:
+    :func:`nhs_league.change.compare_quarters`, each quarter with its own method preset unless one
+    was given. The previous quarter must be another quarter of the inputs with metric-level data."""
     prev_q = Quarter.parse(previous).code if previous else Quarter.parse(ctx.quarter).previous().code
     if prev_q == ctx.quarter:
         raise InputError("previous_quarter is the report's own quarter", column="previous_quarter")
     if "metric_scores" not in capabilities(ctx.inputs, prev_q, ctx.trust_type):
         raise InputError(f"the inputs hold no metric-level data for {ctx.trust_type} trusts in {prev_q}",
                          column="previous_quarter")
-    m_prev = _method_for(ctx, prev_q)
-    p_prev = ctx.panel_for(prev_q)
-    ch = paired_quarter_change(ctx.panel, p_prev, ctx.method, m_prev, draws=ctx.draws, seed=ctx.seed,
-                               coverage=ctx.coverage)
-    ch["verdict"] = np.where(ch["moved_holm"] != "", ch["moved_holm"], "within noise")
-    ch["beyond_noise"] = ch["moved_holm"] != ""
-    before = compute(p_prev, m_prev)
-    for col, panel, res in (("", ctx.panel, ctx.result), ("_before", p_prev, before)):
-        ch[f"league_rank{col}"] = pd.Series(res["rank"], index=panel.trusts.index).reindex(ch.index)
-        ch[f"segment{col}"] = pd.Series(res["segment"], index=panel.trusts.index).reindex(ch.index)
-    out = ch.sort_values(["change"], kind="stable")
-    out.attrs.update(ch.attrs)
-    out.attrs.update(previous=prev_q, previous_label=Quarter.parse(prev_q).label,
-                     methods={prev_q: m_prev.name, ctx.quarter: ctx.method.name})
-    return out
+    return _compare_quarters(ctx.panel, ctx.panel_for(prev_q), ctx.method, _method_for(ctx, prev_q),
+                             draws=ctx.draws, seed=ctx.seed, coverage=ctx.coverage, result_now=ctx.result)
 
 
 def move_counts(cmp: pd.DataFrame) -> str:
