@@ -329,7 +329,7 @@ def test_memory_error_is_one_line(run_cli, monkeypatch, data_file):
     one_line(code, out, err, "out of memory")
 
 
-def test_a_defect_is_one_line_with_exit_1_and_the_traceback_on_request(run_cli, monkeypatch, data_file):
+def test_a_defect_is_one_line_with_exit_70_and_the_traceback_on_request(run_cli, monkeypatch, data_file):
     from nhs_league.commands import table
 
     def boom(args):

@@ -438,3 +438,28 @@ def test_funnel_summary_lists_every_proportion_metric_most_outlying_first(fixtur
     assert report.funnel_summary(ctx, code, max_panels=0)[0] == []
     with pytest.raises(InputError, match="funnel_panels"):
         report.funnel_summary(ctx, code, max_panels=-1)
+
+
+def test_the_default_suite_builds_every_real_mhc_report(shared_data):
+    """Issue 14 item 1: from NHS England's official MH&C release, the league table of each quarter,
+    rank uncertainty and sensitivity of the latest, the three quarter comparisons and a profile of
+    every trust of the latest quarter, each reading the official files in place."""
+    release = shared_data / "nhse_nof_mhc_2025_26_q4_release"
+    if not release.is_dir():
+        pytest.skip(f"{release} is absent")
+    plan = report.plan_suite()
+    real = [j for j in plan.jobs if j.dataset == "real-mhc"]
+    assert {j.trust_type for j in real} == {"mental-health-and-community"}
+    kinds = sorted((j.notebook, j.quarter) for j in real if j.notebook != "trust_profile")
+    assert kinds == sorted([("league_table", q) for q in ("2025Q1", "2025Q2", "2025Q3", "2025Q4")]
+                           + [("rank_uncertainty", "2025Q4"), ("sensitivity", "2025Q4")]
+                           + [("quarter_comparison", q) for q in ("2025Q2", "2025Q3", "2025Q4")])
+    previous = {j.quarter: j.parameters["previous_quarter"] for j in real if j.notebook == "quarter_comparison"}
+    assert previous == {"2025Q2": "2025Q1", "2025Q3": "2025Q2", "2025Q4": "2025Q3"}
+    profiles = [j for j in real if j.notebook == "trust_profile"]
+    ctx = report.prepare(quarter="2025Q4", trust_type="mental-health-and-community",
+                         data=[str(p) for p in sorted(release.glob("*.csv"))])
+    assert sorted(j.parameters["trust_code"] for j in profiles) == sorted(ctx.panel.trusts.index)
+    assert len(profiles) == 61 and {j.quarter for j in profiles} == {"2025Q4"}
+    for j in real:
+        assert {Path(p).parent for p in j.parameters["data"]} == {release}  # read in place, never copied
