@@ -1,5 +1,5 @@
 # Thin front door. Everything real lives in the nhs_league package and its CLI.
-#   make report   build the reports on the embedded synthetic year (+ real Q3 data when ../shared is present)
+#   make report   build the reports on the embedded synthetic year (+ the real MH&C release and acute Q3 extract when ../shared is present)
 #   make test     run the whole test suite
 # Both create .venv from the pinned requirements when it is missing or out of date.
 

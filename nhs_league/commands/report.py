@@ -16,7 +16,8 @@ def register(sub) -> None:
         description="Run the parameterised notebooks and export them as HTML reports under "
                     "reports/<quarter>/<trust type>/, with a manifest beside each and an index page. "
                     "With no arguments, builds the default suite (nhs_league/data/reports.yaml): the "
-                    "synthetic 2025/26 year and, when ../shared holds it, the real Q3 2025/26 figures. "
+                    "synthetic 2025/26 year and, when ../shared holds them, NHS England's official mental health and "
+                    "community release (Q1-Q4 2025/26) and the third-party acute Q3 2025/26 extract. "
                     "With --data, builds every report the given files support.")
     p.add_argument("--data", nargs="+", metavar="PATH", default=None,
                    help="input CSV files or folders (default: the suite's datasets)")
