@@ -1119,27 +1119,40 @@ def _basket_block(panel: Panel, method: Method, sc: np.ndarray, draws: int, rng,
     order = np.argsort(~have, axis=1, kind="stable")[:, :kmax]  # each trust's scored metrics first
     u = rng.random((draws, n, kmax))  # always every trust's draws: a subset keeps its numbers
     sel = np.arange(n) if trusts is None else np.asarray(trusts, dtype=np.int64)
-    u, k, order = u[:, sel], k[sel], order[sel]
+    if trusts is not None:
+        u, k, order = u[:, sel], k[sel], order[sel]
     ns = len(sel)
-    pos = np.minimum((u * k[:, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None])  # (R, ns, kmax)
-    inside = np.arange(kmax)[None, :] < k[:, None]  # (ns, kmax): a trust draws k of its own
-    col = np.take(order.ravel(), pos + (np.arange(ns) * kmax)[:, None])  # metric column drawn
     agg = s["aggregation"]
     if general or agg not in ("mean", "geometric_mean"):
+        pos = np.minimum((u * k[:, None]).astype(np.int64), np.maximum(k - 1, 0)[:, None])  # (R, ns, kmax)
+        inside = np.arange(kmax)[None, :] < k[:, None]  # (ns, kmax): a trust draws k of its own
+        col = np.take(order.ravel(), pos + (np.arange(ns) * kmax)[:, None])  # metric column drawn
         rows = np.arange(ns)[None, :, None]
         sc_r = np.where(inside, sc[sel][rows, col], np.nan)
         w_r = np.where(inside, w[sel][rows, col], 0.0)
         return aggregate_scores(sc_r, weights=w_r, aggregation=agg, trim=float(s.get("trim", 0.1)))
-    lin = col + (sel * m)[:, None]  # flat index into the (n, m) tables
+    # The fast path gathers from one small lookup table per (trust, slot, drawn position): the flat
+    # index into the (n, m) tables of the metric drawn, or, for a slot past the trust's k metrics, a
+    # zero appended to the tables (what multiplying by "inside" gave). Position k stands for k - 1:
+    # u * k can round up to k, which the general path clips. Same products, summed in the same order.
+    slot = np.arange(kmax)
+    inside = slot[None, :] < k[:, None]  # (ns, kmax): a trust draws k of its own
+    drawn = np.minimum(np.arange(kmax + 1)[None, :], np.maximum(k - 1, 0)[:, None])  # (ns, kmax + 1)
+    flat = np.take_along_axis(order, drawn, axis=1) + (sel * m)[:, None]  # (ns, kmax + 1)
+    lookup = np.where(inside[:, :, None], flat[:, None, :], n * m)  # (ns, kmax, kmax + 1)
+    u *= k[:, None]
+    lin = u.astype(np.int64)  # drawn position, 0 to k (R, ns, kmax)
+    del u
+    lin += ((np.arange(ns)[:, None] * kmax + slot[None, :]) * (kmax + 1))
+    np.take(lookup.ravel(), lin, out=lin)  # flat index of the drawn metric, or the appended zero
     ww = np.where(have, w, 0.0)
     x = np.where(have, np.log(np.where(have, sc, 1.0)) if agg == "geometric_mean" else sc, 0.0)
-    fin = inside.astype(float)
     if np.all(ww[have] == 1.0):  # equal weights: the drawn weights sum to k (exactly), no gather needed
         total = np.broadcast_to(k.astype(float), lin.shape[:-1])
     else:
-        total = (np.take(ww.ravel(), lin) * fin).sum(axis=-1)
+        total = np.take(np.append(ww.ravel(), 0.0), lin).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        avg = (np.take((x * ww).ravel(), lin) * fin).sum(axis=-1) / total
+        avg = np.take(np.append((x * ww).ravel(), 0.0), lin).sum(axis=-1) / total
     avg = np.where(total > 0, avg, np.nan)
     return np.exp(avg) if agg == "geometric_mean" else avg
 
