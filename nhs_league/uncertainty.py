@@ -1092,14 +1092,24 @@ def _basket_averages(panel: Panel, method: Method, sc: np.ndarray, draws: int, s
     kmax = int((~np.isnan(sc)).sum(axis=1).max())
     block = max(1, _BLOCK_CELLS // max(1, n * kmax))
     rng = np.random.default_rng(seed)
+    scratch = {}  # the blocks' working arrays, allocated once and reused by every block
     parts = [_basket_block(panel, method, sc, min(block, draws - start), rng, trusts, general=general,
-                           weights=weights)
+                           weights=weights, scratch=scratch)
              for start in range(0, draws, block)]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
 
+def _scratch(scratch: dict, name: str, shape: tuple, dtype) -> np.ndarray:
+    """A working array of ``shape`` from ``scratch`` (made on first use, at the first block's size):
+    the blocks of one run write into the same memory instead of fresh arrays."""
+    buf = scratch.get(name)
+    if buf is None or buf.shape[1:] != shape[1:] or buf.shape[0] < shape[0]:
+        buf = scratch[name] = np.empty(shape, dtype=dtype)
+    return buf[:shape[0]]
+
+
 def _basket_block(panel: Panel, method: Method, sc: np.ndarray, draws: int, rng, trusts=None, *,
-                  general: bool = False, weights=None) -> np.ndarray:
+                  general: bool = False, weights=None, scratch: dict | None = None) -> np.ndarray:
     """The replicate averages of :func:`basket_bootstrap`, shape ``(draws, n)``; with ``trusts``
     (positions), only those columns, from the same random draws (so the same numbers).
 
@@ -1117,7 +1127,9 @@ def _basket_block(panel: Panel, method: Method, sc: np.ndarray, draws: int, rng,
     k = have.sum(axis=1)
     kmax = int(k.max())
     order = np.argsort(~have, axis=1, kind="stable")[:, :kmax]  # each trust's scored metrics first
-    u = rng.random((draws, n, kmax))  # always every trust's draws: a subset keeps its numbers
+    scratch = {} if scratch is None else scratch
+    # always every trust's draws: a subset keeps its numbers
+    u = rng.random(out=_scratch(scratch, "u", (draws, n, kmax), np.float64))
     sel = np.arange(n) if trusts is None else np.asarray(trusts, dtype=np.int64)
     if trusts is not None:
         u, k, order = u[:, sel], k[sel], order[sel]
@@ -1140,19 +1152,21 @@ def _basket_block(panel: Panel, method: Method, sc: np.ndarray, draws: int, rng,
     drawn = np.minimum(np.arange(kmax + 1)[None, :], np.maximum(k - 1, 0)[:, None])  # (ns, kmax + 1)
     flat = np.take_along_axis(order, drawn, axis=1) + (sel * m)[:, None]  # (ns, kmax + 1)
     lookup = np.where(inside[:, :, None], flat[:, None, :], n * m)  # (ns, kmax, kmax + 1)
-    u *= k[:, None]
-    lin = u.astype(np.int64)  # drawn position, 0 to k (R, ns, kmax)
-    del u
-    lin += ((np.arange(ns)[:, None] * kmax + slot[None, :]) * (kmax + 1))
-    np.take(lookup.ravel(), lin, out=lin)  # flat index of the drawn metric, or the appended zero
+    np.multiply(u, k[:, None], out=u)
+    at = _scratch(scratch, "at", u.shape, np.int64)
+    np.copyto(at, u, casting="unsafe")  # drawn position, 0 to k (R, ns, kmax): truncated, as astype does
+    at += ((np.arange(ns)[:, None] * kmax + slot[None, :]) * (kmax + 1))
+    # flat index of the drawn metric, or of the appended zero (every index is in range: "clip" clips nothing)
+    lin = np.take(lookup.ravel(), at, out=_scratch(scratch, "lin", u.shape, np.int64), mode="clip")
+    drawn = u if trusts is None else _scratch(scratch, "drawn", u.shape, np.float64)  # u is no longer needed
     ww = np.where(have, w, 0.0)
     x = np.where(have, np.log(np.where(have, sc, 1.0)) if agg == "geometric_mean" else sc, 0.0)
     if np.all(ww[have] == 1.0):  # equal weights: the drawn weights sum to k (exactly), no gather needed
         total = np.broadcast_to(k.astype(float), lin.shape[:-1])
     else:
-        total = np.take(np.append(ww.ravel(), 0.0), lin).sum(axis=-1)
+        total = np.take(np.append(ww.ravel(), 0.0), lin, out=drawn, mode="clip").sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        avg = np.take(np.append((x * ww).ravel(), 0.0), lin).sum(axis=-1) / total
+        avg = np.take(np.append((x * ww).ravel(), 0.0), lin, out=drawn, mode="clip").sum(axis=-1) / total
     avg = np.where(total > 0, avg, np.nan)
     return np.exp(avg) if agg == "geometric_mean" else avg
 
