@@ -53,7 +53,7 @@ from .errors import InputError, MethodError
 from .methods import QUANTILE_METHODS, Method, check_coverage, check_draws, load_method, read_preset
 from .pipeline import DATA_LABEL, Panel, classify, compute, domain_weights
 from .scoring import aggregate_scores, round_scores
-from .segmentation import quartile_cutoffs
+from .segmentation import nanquantile, quartile_cutoffs
 
 __all__ = [
     "SOURCES",
@@ -440,10 +440,10 @@ class Replicates:
         else:
             a_ok = ~np.isnan(self.average).all(axis=0)
             a = np.where(a_ok, self.average, 0.0)
-            qa = np.nanquantile(a, [lo_q, hi_q], axis=0)
+            qa = nanquantile(a, [lo_q, hi_q], axis=0)
             out["average_low"] = np.where(a_ok, qa[0], np.nan)
             out["average_high"] = np.where(a_ok, qa[1], np.nan)
-            q = np.nanquantile(filled, [lo_q, 0.5, hi_q], axis=0, method="inverted_cdf")
+            q = nanquantile(filled, [lo_q, 0.5, hi_q], axis=0, method="inverted_cdf")
             out["rank_low"] = np.where(all_nan, np.nan, q[0])
             out["rank_high"] = np.where(all_nan, np.nan, q[2])
             out["rank_median"] = np.where(all_nan, np.nan, q[1])
@@ -1457,7 +1457,7 @@ def nhse_likely_ranges(reps: Replicates, preset=None) -> pd.DataFrame:
     qa = np.quantile(reps.average, [a, 1 - a], axis=0, method=p["average_quantile"])
     ranks = _nan_ranks(reps.rank)
     none = np.isnan(ranks).all(axis=0)
-    qr = np.nanquantile(np.where(none, 0.0, ranks), [a, 1 - a], axis=0, method=p["rank_quantile"])
+    qr = nanquantile(np.where(none, 0.0, ranks), [a, 1 - a], axis=0, method=p["rank_quantile"])
     rounded = round_scores(qa, p["decimals"], "half_up")
     out = pd.DataFrame({NHSE_COLUMNS[0]: rounded[0], NHSE_COLUMNS[1]: rounded[1],
                         NHSE_COLUMNS[2]: pd.array(np.where(none, np.nan, np.ceil(qr[0] - 1e-9)), dtype="Int64"),
@@ -1627,7 +1627,7 @@ def paired_quarter_change(now: Panel, before: Panel, method_now, method_before=N
         se = np.nanstd(d_rep, axis=0, ddof=1) * infl
         se_ind = np.sqrt(np.nanvar(ra, axis=0, ddof=1) + np.nanvar(rb, axis=0, ddof=1)) * infl
         lo_q, hi_q = (1 - coverage) / 2, 1 - (1 - coverage) / 2
-        lo, hi = np.nanquantile(d_rep, [lo_q, hi_q], axis=0)
+        lo, hi = nanquantile(d_rep, [lo_q, hi_q], axis=0)
         z = np.where(se > 0, change / np.where(se > 0, se, 1.0), np.where(change == 0, 0.0, np.sign(change) * np.inf))
     z = np.where(np.isnan(se) | np.isnan(change), np.nan, z)
     from scipy.stats import t as student
