@@ -524,6 +524,21 @@ class Replicates:
         fixed and segment-5 trusts last. Trusts without an average or a league rank are left
         out (``table`` is indexed by the rest).
         """
+        from dataclasses import replace
+
+        # asked for twice per report (positions, rank sets) with the same arguments: computed once,
+        # each caller gets its own copy of the frames (as with summary)
+        whole = (int, np.integer)
+        if not (isinstance(draws, whole) and isinstance(seed, whole)) or isinstance(seed, bool):
+            return self._league_sets(coverage, draws=draws, seed=seed)  # e.g. a Generator: its draws move on
+        key = (check_coverage(coverage), int(draws), int(seed))
+        cache = self.__dict__.setdefault("_league_sets_cache", {})
+        if key not in cache:
+            cache[key] = self._league_sets(coverage, draws=draws, seed=seed)
+        sets = cache[key]
+        return replace(sets, table=sets.table.copy(), ahead=sets.ahead.copy())
+
+    def _league_sets(self, coverage: float, *, draws: int, seed):
         from .ranks import league_rank_sets
 
         avg = np.asarray(self.nominal["average"], dtype=float)
