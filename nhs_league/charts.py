@@ -251,11 +251,13 @@ def png_bytes(fig: Figure) -> bytes:
     try:
         with matplotlib.rc_context(_RC):
             canvas.draw()
-        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+        # the RGBA buffer as it is (no strided copy of its first three channels); Pillow drops the alpha
+        img = Image.frombuffer("RGBA", canvas.get_width_height(physical=True), canvas.buffer_rgba(), "raw",
+                               "RGBA", 0, 1).convert("RGB")
     finally:
         fig.set_facecolor(face)
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG", compress_level=_PNG_LEVEL)  # Pillow writes the PNG
+    img.save(buf, format="PNG", compress_level=_PNG_LEVEL)  # Pillow writes the PNG
     return buf.getvalue()
 
 

@@ -278,16 +278,26 @@ def _numbers(raw: pd.DataFrame, col: str, problems: Problems, *, allow_suppresse
     return vals, suppressed
 
 
+def _each_distinct(column: pd.Series, func) -> np.ndarray:
+    """``func`` of each cell of a text column, as an object array, called once per distinct value
+    (a column such as a trust type, a unit or a metric ID holds a handful of values in many rows)."""
+    codes, distinct = pd.factorize(column)
+    return np.array([func(v) for v in distinct] + [None], dtype=object)[codes]
+
+
+_SPACES = re.compile(r"[\s_-]+")
+
+
 def _trust_types(raw: pd.DataFrame, problems: Problems) -> np.ndarray:
     path = raw.attrs.get("path")
-    low = raw["Trust_type"].str.lower().str.replace(r"[\s_-]+", " ", regex=True).str.strip()
-    mapped = low.map(TRUST_TYPE_NAMES)
-    bad = mapped.isna().to_numpy()
+    mapped = _each_distinct(raw["Trust_type"], lambda v: TRUST_TYPE_NAMES.get(_SPACES.sub(" ", v.lower()).strip()))
+    bad = pd.isna(mapped)
     for i in np.flatnonzero(bad)[:20]:
         problems.add(InputError(
             f"unknown trust type {raw['Trust_type'].iloc[i]!r}; expected one of "
             f"{sorted(set(TRUST_TYPE_LABELS.values()))}", file=path, row=row_of(raw, i), column="Trust_type"))
-    return mapped.fillna("").to_numpy()
+    mapped[bad] = ""
+    return mapped
 
 
 def _quarters(raw: pd.DataFrame, problems: Problems, *, column: str) -> np.ndarray:
@@ -346,7 +356,7 @@ def _check_trust_types(df: pd.DataFrame, problems: Problems) -> None:
 
 
 def _is_synthetic(raw: pd.DataFrame) -> bool:
-    return "Data_source" in raw.columns and raw["Data_source"].str.upper().eq(SYNTHETIC_MARK).any()
+    return "Data_source" in raw.columns and any(v.upper() == SYNTHETIC_MARK for v in raw["Data_source"].unique())
 
 
 def read_data_file(path, problems: Problems | None = None, *, catalogue=None, raw=None) -> pd.DataFrame:
@@ -380,7 +390,7 @@ def read_data_file(path, problems: Problems | None = None, *, catalogue=None, ra
                      ("Metric_ID", "metric_id"), ("Metric_description", "metric_description"),
                      ("Reporting_date", "reporting_date"), ("Units", "units")]:
         out[dst] = raw[src].to_numpy() if src in raw.columns else ""
-    out["metric_id"] = out["metric_id"].str.upper()
+    out["metric_id"] = _each_distinct(out["metric_id"], str.upper)
     out.insert(4, "trust_type", _trust_types(raw, problems))
     for i in np.flatnonzero(out["trust_code"].eq("").to_numpy())[:5]:
         problems.add(InputError("trust code is blank", file=path, row=row_of(raw, i), column="Trust_code"))
@@ -402,7 +412,7 @@ def read_data_file(path, problems: Problems | None = None, *, catalogue=None, ra
 def _check_ranges(t: pd.DataFrame, problems: Problems, catalogue: pd.DataFrame) -> None:
     """Values outside what their units allow: a percentage over 100, a negative count, ..."""
     v = t["value"].to_numpy()
-    units = t["units"].str.lower().to_numpy()
+    units = _each_distinct(t["units"], str.lower)
     lo = np.full(len(t), -np.inf)
     hi = np.full(len(t), np.inf)
     pct = np.isin(units, ["percentage", "percent", "%", "proportion (%)"])

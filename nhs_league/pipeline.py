@@ -265,9 +265,9 @@ def _attach_population(panel: Panel, inputs: Inputs, quarter: str) -> None:
         prow = here[here["trust_type"].isin(peer_types)]
         codes = pd.Index(sorted(set(prow["trust_code"])))
         peers = _pivot(prow, codes, mids, "value")
+        types = prow.drop_duplicates("trust_code").set_index("trust_code").reindex(codes)["trust_type"]
         for j, (_, row) in enumerate(panel.metrics.iterrows()):  # a peer counts only for metrics scored with it
             own = set(population_of(row)) - {panel.trust_type}
-            types = prow.drop_duplicates("trust_code").set_index("trust_code").reindex(codes)["trust_type"]
             peers[~types.isin(own).to_numpy(), j] = np.nan
     panel.peers = peers
     std, flr = panel.rule_param_array

@@ -297,7 +297,12 @@ def aggregate_scores(scores, *, weights=None, aggregation: str = "mean", trim: f
         total = w.sum(axis=-1)
         x = np.log(s) if aggregation == "geometric_mean" else s
         with np.errstate(invalid="ignore", divide="ignore"):
-            m = (np.where(have, x, 0.0) * w).sum(axis=-1) / total
+            xw = np.where(have, x, 0.0)
+            if np.broadcast_shapes(xw.shape, w.shape) == xw.shape:
+                xw *= w  # in place: one (..., n, m) array fewer for many replicate tables
+            else:
+                xw = xw * w
+            m = xw.sum(axis=-1) / total
         m = np.where(total > 0, m, np.nan)
         return np.exp(m) if aggregation == "geometric_mean" else m
     if aggregation == "median":

@@ -33,14 +33,18 @@ def cutoff_segments(average, cutoffs=(2.06, 2.35, 2.70)) -> np.ndarray:
     return np.where(np.isnan(a), 0, seg).astype(np.int64)
 
 
+def nanquantile(a, q, *, axis: int, method: str = "linear") -> np.ndarray:
+    """:func:`numpy.nanquantile`, through :func:`numpy.quantile` when ``a`` holds no NaN: the same
+    values, where nanquantile goes row by row in Python (slow for many replicates or trusts)."""
+    a = np.asarray(a, dtype=float)
+    if np.isnan(a).any():
+        return np.nanquantile(a, q, axis=axis, method=method)
+    return np.quantile(a, q, axis=axis, method=method)
+
+
 def quartile_cutoffs(average, *, method: str = "linear") -> np.ndarray:
     """The 25th, 50th and 75th percentiles of the averages on the last axis (shape ``(..., 3)``)."""
-    a = np.asarray(average, dtype=float)
-    if np.isnan(a).any():
-        q = np.nanquantile(a, [0.25, 0.5, 0.75], axis=-1, method=method)
-    else:  # same values; nanquantile would go row by row (slow for many replicates)
-        q = np.quantile(a, [0.25, 0.5, 0.75], axis=-1, method=method)
-    return np.moveaxis(q, 0, -1)
+    return np.moveaxis(nanquantile(average, [0.25, 0.5, 0.75], axis=-1, method=method), 0, -1)
 
 
 def quartile_segments(average, *, method: str = "linear", boundary: str = "better") -> np.ndarray:

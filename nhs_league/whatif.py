@@ -407,8 +407,12 @@ def rerun(panel: Panel, method: Method, trust: int, changes, values=None, *, res
         raise ValueError("rescore must be 'changed' or 'all'")
     base = metric_scores(panel, method, values) if base_scores is None else base_scores
     sc = np.broadcast_to(base, V.shape).copy()
-    for j in sorted({lv.column for ch in changes for lv, _ in ch}):
-        rows = np.array([k for k, ch in enumerate(changes) if any(lv.column == j for lv, _ in ch)])
+    copies = {}  # metric column -> the copies that change it, in order (one pass over the changes)
+    for k, ch in enumerate(changes):
+        for j in dict.fromkeys(lv.column for lv, _ in ch):
+            copies.setdefault(j, []).append(k)
+    for j in sorted(copies):
+        rows = np.array(copies[j])
         one = _one_metric(p, j, {k: v[rows] for k, v in p.inputs.items()} if p is not panel else None)
         sc[rows, :, j] = metric_scores(one, method, V[rows][..., [j]])[..., 0]
     return compute(p, method, V, scores=sc)
