@@ -54,7 +54,7 @@ from .analyses import LEAGUE_COLUMNS, Positions, REPORT_NHSE_DRAWS, _estimates, 
 from .suite import Job, Plan, _data_for, _dataset_paths, _stem, _trust_codes, files_for_quarters, files_for_type, load_suite, plan_for_data, plan_suite  # noqa: F401
 from .index import REPORT_QUESTIONS, _INDEX_SEARCH, _KIND_ORDER, _git_commit, _index_rows, _index_section, manifest, write_index  # noqa: F401
 from .papermill_io import PAPERMILL_SCHEME, _NotebookFiles, _absolute, _io_lock, _io_registered, papermill_path  # noqa: F401
-from .run import JobResult, PAPERMILL_OPTIONS, _PRINT_CSS, _TABLE_LIBRARY_MARK, _built_key, _exporters_lock, _input_bytes, _kernel_lock, _new_exporter, _run_all, _run_job, build, build_key, check_targets, code_digest, ensure_kernel, export_html, label_of, validate_jobs, with_table_library  # noqa: F401
+from .run import JobResult, KERNEL_START_ATTEMPTS, PAPERMILL_OPTIONS, kernel_never_started, _PRINT_CSS, _TABLE_LIBRARY_MARK, _built_key, _exporters_lock, _input_bytes, _kernel_lock, _new_exporter, _run_all, _run_job, build, build_key, check_targets, code_digest, ensure_kernel, export_html, label_of, validate_jobs, with_table_library  # noqa: F401
 
 __all__ = [
     "Job", "JobResult", "ReportContext", "prepare", "plan_suite", "plan_for_data", "build", "check_parameters", "validate_values", "ensure_kernel", "notebook_parameters", "manifest", "write_index", "resolve_data", "synthetic_files", "override_effect", "median_trust", "load_inputs", "capabilities", "load_suite", "export_html", "label_of", "PAPERMILL_OPTIONS", "funnel_summary", "proportion_metrics",

@@ -158,6 +158,20 @@ PAPERMILL_OPTIONS = {"progress_bar": False, "log_output": False, "report_mode": 
                      "extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]}
 
 
+#: Kernels started for one report before its failure to start is reported. jupyter_client picks a
+#: kernel's five TCP ports by binding and releasing them; another process can take one of them
+#: before the kernel binds it (jupyter/jupyter_client#487), and the kernel then stops with
+#: "Address already in use" before running anything. Seen once in a 100-report build on 2 cores.
+KERNEL_START_ATTEMPTS = 3
+
+_NEVER_STARTED = ("Kernel didn't respond", "Kernel died before replying to kernel_info")
+
+
+def kernel_never_started(exc: BaseException) -> bool:
+    """Whether ``exc`` is nbclient saying the kernel never came up (so no cell ran)."""
+    return isinstance(exc, RuntimeError) and str(exc).startswith(_NEVER_STARTED)
+
+
 def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, force, commit, key="") -> JobResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -171,9 +185,18 @@ def _run_job(job: Job, params: dict, *, output, build_dir, kernel, timeout, forc
         # other worker threads (and any relative path they use). The kernel is started in the
         # build folder instead (nbclient's resources path); the notebooks are read and written
         # through this module's I/O handler (papermill_path), which never changes folder either.
-        nb = papermill.execute_notebook(papermill_path(job.notebook_path), papermill_path(executed),
-                                        parameters=params, kernel_name=kernel, execution_timeout=timeout,
-                                        resources={"metadata": {"path": str(executed.parent)}}, **PAPERMILL_OPTIONS)
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                nb = papermill.execute_notebook(papermill_path(job.notebook_path), papermill_path(executed),
+                                                parameters=params, kernel_name=kernel, execution_timeout=timeout,
+                                                resources={"metadata": {"path": str(executed.parent)}},
+                                                **PAPERMILL_OPTIONS)
+                break
+            except RuntimeError as exc:
+                # a kernel that never came up ran nothing: start another (below), at most
+                # KERNEL_START_ATTEMPTS in all; any other failure is the notebook's own
+                if attempt == KERNEL_START_ATTEMPTS or not kernel_never_started(exc):
+                    raise
     except PapermillExecutionError as exc:  # papermill has written the notebook, with the traceback
         return JobResult(job, False, time.time() - started, executed=executed,
                          error=f"{exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}".strip(),
