@@ -956,7 +956,7 @@ def metric_profile(scores: pd.DataFrame, trust_code, *, synthetic: bool, labels=
     ax.set_xlim(0.9, 4.1)
     ax.set_xlabel("Metric score (1 = best, 4 = worst); boxes: peers of the same trust type",
                   fontsize=FONT["label"])
-    ax.legend(fontsize=FONT["tick"], loc="lower right")
+    ax.legend(fontsize=FONT["tick"], loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False)  # above the data
     ax.spines[["top", "right"]].set_visible(False)
     return finish(fig, title or f"Metric scores of {trust_code} against its peers",
                   "Shows where the trust's score on each metric sits among its peers; scores are relative "
